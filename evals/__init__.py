@@ -1,0 +1,1 @@
+"""Evaluations and benchmarks of memo-graph."""

