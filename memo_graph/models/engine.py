@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +33,12 @@ class SamplingParams:
     top_p: float = 1.0
     max_new_tokens: int = 256
     stop: tuple[str, ...] = ()
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+
+    @property
+    def penalised(self) -> bool:
+        return self.frequency_penalty != 0.0 or self.presence_penalty != 0.0
 
 
 @dataclass
@@ -63,6 +69,11 @@ class _Row:
     text: str = ""
     emitted: int = 0
     finish: FinishReason | None = None
+    closing: bool = False  # the token budget is nearly spent: steer the JSON to its end
+
+    @property
+    def remaining(self) -> int:
+        return self.request.params.max_new_tokens - len(self.token_ids)
 
 
 def _default_device() -> torch.device:
@@ -97,6 +108,7 @@ class LocalEngine:
         self.pad_id = self._pad_token_id()
         self.eos_ids = self._eos_token_ids()
         self.grammars = GrammarCompiler(self.tokenizer, self.vocab_size)
+        self._closing_bias: torch.Tensor | None = None
         self._adapters: dict[Path, str] = {}
         self.decode_calls = 0  # batches decoded so far; tests and benchmarks read it
         self._queue: queue.Queue[GenerationRequest] = queue.Queue()
@@ -162,8 +174,7 @@ class LocalEngine:
                     self._decode_group(adapter, group)
                 except Exception as exc:  # deliver the failure to every caller, keep serving
                     for request in group:
-                        if not request.future.done():
-                            request.future.set_exception(exc)
+                        _settle(request.future, exception=exc)
 
     def _activate_adapter(self, adapter: Path | None) -> Any:
         """Return a context manager that runs the base with ``adapter`` on (or all adapters off)."""
@@ -206,23 +217,24 @@ class LocalEngine:
             ]
             self._decode(rows)
         for row in rows:
-            if row.request.future.cancelled():
-                continue
-            if row.matcher is not None and row.finish == "length":
-                row.request.future.set_exception(
-                    StructuredOutputError(
+            if row.matcher is not None and not row.matcher.is_completed():
+                _settle(
+                    row.request.future,
+                    exception=StructuredOutputError(
                         f"the reply reached max_tokens={row.request.params.max_new_tokens} before "
-                        "completing the JSON schema; raise max_tokens or simplify the schema."
+                        "completing the JSON schema; raise max_tokens or simplify the schema "
+                        f"(the reply ended with {row.text[-120:]!r})."
                     )
                 )
                 continue
-            row.request.future.set_result(
+            _settle(
+                row.request.future,
                 GenerationResult(
                     text=row.text,
                     prompt_tokens=len(row.request.prompt_ids),
                     completion_tokens=len(row.token_ids),
-                    finish_reason=row.finish or "stop",
-                )
+                    finish_reason="length" if row.closing else (row.finish or "stop"),
+                ),
             )
 
     def _decode(self, rows: list[_Row]) -> None:
@@ -275,10 +287,14 @@ class LocalEngine:
     def _choose_tokens(
         self, logits: torch.Tensor, rows: list[_Row], bitmask: torch.Tensor
     ) -> torch.Tensor:
+        self._apply_penalties(logits, rows)
         constrained = [i for i, row in enumerate(rows) if row.matcher is not None]
         if constrained:
             for i in constrained:
                 rows[i].matcher.fill_next_token_bitmask(bitmask, i)  # type: ignore[union-attr]
+            closing = [i for i in constrained if self._should_close(rows[i])]
+            if closing:
+                logits[closing] += self._closing_token_bias().to(logits.device)
             xgr.apply_token_bitmask_inplace(
                 logits, bitmask[: len(rows)].to(logits.device), indices=constrained
             )
@@ -300,6 +316,41 @@ class LocalEngine:
             chosen[index] = order.gather(-1, picks[:, None]).squeeze(-1)
         return chosen
 
+    @staticmethod
+    def _should_close(row: _Row) -> bool:
+        """Whether a JSON reply must head for its end now to fit its token budget. A looping
+        small model would otherwise run out of tokens inside a string and return nothing."""
+        reserve = max(8, min(48, row.request.params.max_new_tokens // 4))
+        row.closing = row.closing or row.remaining <= reserve
+        return row.closing
+
+    def _closing_token_bias(self) -> torch.Tensor:
+        """A logit bonus for tokens that close JSON strings, objects and arrays (and a smaller one
+        for commas, which end numbers), applied before the grammar mask."""
+        if self._closing_bias is None:
+            pieces = self.tokenizer.batch_decode([[i] for i in range(self.vocab_size)])
+            bias = torch.zeros(self.vocab_size)
+            for token_id, piece in enumerate(pieces):
+                if any(c in piece for c in '"}]'):
+                    bias[token_id] = 1e4
+                elif "," in piece:
+                    bias[token_id] = 5e3
+            self._closing_bias = bias
+        return self._closing_bias
+
+    @staticmethod
+    def _apply_penalties(logits: torch.Tensor, rows: list[_Row]) -> None:
+        """OpenAI-style frequency and presence penalties over each row's own reply tokens."""
+        for i, row in enumerate(rows):
+            params = row.request.params
+            if not params.penalised or not row.token_ids:
+                continue
+            tokens, counts = torch.tensor(row.token_ids, device=logits.device).unique(
+                return_counts=True
+            )
+            penalty = params.frequency_penalty * counts.float() + params.presence_penalty
+            logits[i].index_add_(0, tokens, -penalty)
+
     def _advance(self, row: _Row, token: int) -> None:
         request = row.request
         if request.future.cancelled():
@@ -318,7 +369,7 @@ class LocalEngine:
                 text, row.finish = text[:cut], "stop"
                 break
         row.text = text
-        if row.finish is None and row.matcher is not None and row.matcher.is_terminated():
+        if row.finish is None and row.matcher is not None and row.matcher.is_completed():
             row.finish = "stop"
         if row.finish is None and len(row.token_ids) >= request.params.max_new_tokens:
             row.finish = "length"
@@ -330,6 +381,21 @@ class LocalEngine:
         if callback is not None and ready > row.emitted:
             callback(row.text[row.emitted : ready])
         row.emitted = max(row.emitted, ready)
+
+
+def _settle(
+    future: Future[GenerationResult],
+    result: GenerationResult | None = None,
+    exception: BaseException | None = None,
+) -> None:
+    """Complete ``future`` unless its caller has already cancelled it (a timeout, say)."""
+    try:
+        if exception is not None:
+            future.set_exception(exception)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+    except InvalidStateError:
+        pass
 
 
 def _safe_prefix_length(text: str, stops: tuple[str, ...]) -> int:

@@ -31,7 +31,10 @@ class GrammarCompiler:
             if schema is None:
                 compiled = self._compiler.compile_builtin_json_grammar()
             else:
-                compiled = self._compiler.compile_json_schema(key, any_whitespace=False)
+                # Compile the schema as given: property order is the order the model writes in.
+                compiled = self._compiler.compile_json_schema(
+                    json.dumps(schema), any_whitespace=False
+                )
         except Exception as exc:  # xgrammar raises RuntimeError or ValueError variants
             raise StructuredOutputError(
                 f"the grammar compiler rejected this JSON schema ({type(exc).__name__}: {exc}). "

@@ -4,7 +4,9 @@ SmolLM2 by default), with batching, streaming and grammar-constrained structured
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
+from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import AsyncIterator, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -73,6 +75,18 @@ def _to_chat_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
     return rendered
 
 
+def _with_schema_instruction(
+    chat: list[dict[str, str]], schema: dict[str, Any]
+) -> list[dict[str, str]]:
+    instruction = (
+        "Reply with one JSON object that matches this JSON schema, and nothing else:\n"
+        + json.dumps(schema)
+    )
+    if chat and chat[0]["role"] == "system":
+        return [{"role": "system", "content": f"{chat[0]['content']}\n\n{instruction}"}, *chat[1:]]
+    return [{"role": "system", "content": instruction}, *chat]
+
+
 def _usage(result: GenerationResult) -> UsageMetadata:
     return UsageMetadata(
         input_tokens=result.prompt_tokens,
@@ -104,11 +118,20 @@ class LocalChatModel(BaseChatModel):
     temperature: float = 0.0
     """0 decodes greedily."""
     top_p: float = 1.0
+    frequency_penalty: float = 0.0
+    """Lowers a token's logit by this much per earlier use in the reply (as OpenAI's)."""
+    presence_penalty: float = 0.0
+    """Lowers a token's logit by this much once it has appeared in the reply (as OpenAI's)."""
     max_tokens: int = 512
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     device: str | None = None
     """"cpu", "cuda", ...; None picks CUDA when available."""
     streaming: bool = False
+    schema_in_prompt: bool = True
+    """With structured output, also tell the model the JSON schema in a system message: the
+    grammar guarantees the form, the instruction helps a small model fill it sensibly."""
+    timeout: float | None = None
+    """Seconds to wait for a reply (queueing included); None waits as long as it takes."""
 
     model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
 
@@ -133,7 +156,7 @@ class LocalChatModel(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = "memo-local"
-        params["ls_model_name"] = self.model or "local"
+        params["ls_model_name"] = kwargs.get("model") or self.model or "local"
         params["ls_temperature"] = kwargs.get("temperature", self.temperature)
         params["ls_max_tokens"] = kwargs.get("max_tokens", self.max_tokens)
         if stop or self.stop:
@@ -166,7 +189,12 @@ class LocalChatModel(BaseChatModel):
         on_text: Any = None,
     ) -> GenerationRequest:
         engine = self.engine
-        prompt_ids = engine.render_chat(_to_chat_dicts(messages))
+        response_format = kwargs.get("response_format")
+        schema = _schema_of(response_format) if response_format is not None else None
+        chat = _to_chat_dicts(messages)
+        if schema is not None and self.schema_in_prompt:
+            chat = _with_schema_instruction(chat, schema)
+        prompt_ids = engine.render_chat(chat)
         max_tokens = int(kwargs.get("max_tokens", self.max_tokens))
         if max_tokens < 1:
             raise MemoError(f"max_tokens must be at least 1, got {max_tokens}.")
@@ -176,15 +204,14 @@ class LocalChatModel(BaseChatModel):
                 f"the prompt has {len(prompt_ids)} tokens and max_tokens is {max_tokens}, more "
                 f"than the model's context of {limit}; shorten the messages or max_tokens."
             )
-        response_format = kwargs.get("response_format")
-        grammar = None
-        if response_format is not None:
-            grammar = engine.grammars.compile(_schema_of(response_format))
+        grammar = engine.grammars.compile(schema) if response_format is not None else None
         params = SamplingParams(
             temperature=float(kwargs.get("temperature", self.temperature)),
             top_p=float(kwargs.get("top_p", self.top_p)),
             max_new_tokens=max_tokens,
             stop=tuple(stop or self.stop or ()),
+            frequency_penalty=float(kwargs.get("frequency_penalty", self.frequency_penalty)),
+            presence_penalty=float(kwargs.get("presence_penalty", self.presence_penalty)),
         )
         return GenerationRequest(
             prompt_ids, params, grammar=grammar, adapter=self._adapter_dir, on_text=on_text
@@ -213,7 +240,15 @@ class LocalChatModel(BaseChatModel):
             chunks = list(self._stream(messages, stop, run_manager, **kwargs))
             return self._result_from_chunks(chunks)
         request = self._request(messages, stop, kwargs)
-        return self._result(self.engine.submit(request).result())
+        future = self.engine.submit(request)
+        try:
+            return self._result(future.result(timeout=self.timeout))
+        except FutureTimeout as exc:
+            future.cancel()
+            raise MemoError(
+                f"no reply within timeout={self.timeout}s; raise the timeout or send fewer "
+                "concurrent requests."
+            ) from exc
 
     async def _agenerate(
         self,
@@ -227,7 +262,15 @@ class LocalChatModel(BaseChatModel):
             return self._result_from_chunks(chunks)
         # Loading the engine (first call only) and rendering the prompt block: do it off the loop.
         request = await asyncio.to_thread(self._request, messages, stop, kwargs)
-        result = await asyncio.wrap_future(self.engine.submit(request))
+        future = self.engine.submit(request)
+        try:
+            result = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.TimeoutError as exc:
+            future.cancel()
+            raise MemoError(
+                f"no reply within timeout={self.timeout}s; raise the timeout or send fewer "
+                "concurrent requests."
+            ) from exc
         return self._result(result)
 
     @staticmethod
@@ -320,8 +363,8 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, Any]:
         """Return a runnable whose replies always parse: decoding is constrained by the JSON
-        schema's grammar. ``method`` "json_schema" and "function_calling" both decode to the
-        schema; "json_mode" to any JSON object."""
+        schema's grammar, whichever ``method`` is named; "json_mode" without a schema decodes
+        to any JSON object."""
         if kwargs:
             raise ValueError(f"unsupported arguments: {sorted(kwargs)}")
         if method not in ("json_schema", "function_calling", "json_mode"):
@@ -330,7 +373,8 @@ class LocalChatModel(BaseChatModel):
             )
         if schema is None and method != "json_mode":
             raise ValueError("schema is required unless method='json_mode'")
-        json_schema = None if method == "json_mode" or schema is None else _json_schema(schema)
+        # json_mode with a schema still decodes to that schema: the parsed reply must fit it.
+        json_schema = None if schema is None else _json_schema(schema)
         # Fail now, not on the first call, if the grammar compiler rejects the schema.
         self.engine.grammars.compile(json_schema)
         response_format = (
@@ -363,14 +407,13 @@ class LocalChatModel(BaseChatModel):
 def _json_schema(schema: dict[str, Any] | type) -> dict[str, Any]:
     """A JSON schema from a Pydantic model, a TypedDict, an OpenAI tool or response format, or
     a JSON schema given as is."""
-    if isinstance(schema, dict):
-        if schema.get("type") == "json_schema":
-            return dict(schema["json_schema"]["schema"])
-        if "function" not in schema and "parameters" not in schema:
-            return schema
+    if isinstance(schema, dict) and schema.get("type") == "json_schema":
+        return dict(schema["json_schema"]["schema"])
     try:
         return convert_to_json_schema(schema)
     except (ValueError, TypeError) as exc:
+        if isinstance(schema, dict):
+            return schema
         raise StructuredOutputError(
             f"cannot read a JSON schema from {schema!r}: {exc}. Pass a Pydantic model, a "
             "TypedDict or a JSON schema dict."

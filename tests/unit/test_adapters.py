@@ -1,0 +1,73 @@
+"""LoRA adapters served on top of one shared base model, checked against transformers itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from memo_graph import LocalChatModel
+
+PROMPT = "Hello there"
+
+
+def _reference_greedy(model: torch.nn.Module, chat: LocalChatModel, tokens: int) -> str:
+    """What transformers' own generate() writes for PROMPT, greedily."""
+    ids = chat.engine.render_chat([{"role": "user", "content": PROMPT}])
+    output = model.generate(
+        torch.tensor([ids]), max_new_tokens=tokens, do_sample=False,
+        eos_token_id=chat.engine.tokenizer.eos_token_id, pad_token_id=chat.engine.pad_id,
+    )
+    return chat.engine.tokenizer.decode(output[0, len(ids):], skip_special_tokens=True)
+
+
+@pytest.fixture(scope="module")
+def adapter_dir(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from peft import LoraConfig, get_peft_model
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
+    torch.manual_seed(7)
+    config = LoraConfig(
+        r=4, lora_alpha=32, init_lora_weights=False,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    )
+    target = tmp_path_factory.mktemp("adapter")
+    get_peft_model(base, config).save_pretrained(target)
+    return target
+
+
+def test_base_matches_transformers_generate(tiny_llama_dir: Path) -> None:
+    chat = LocalChatModel(model=str(tiny_llama_dir), max_tokens=10)
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).eval()
+    assert chat.invoke(PROMPT).content == _reference_greedy(model, chat, 10)
+
+
+def test_adapter_shares_the_base_and_matches_peft(tiny_llama_dir: Path, adapter_dir: Path) -> None:
+    from peft import PeftModel
+
+    base_chat = LocalChatModel(model=str(tiny_llama_dir), max_tokens=10)
+    before = base_chat.invoke(PROMPT).content
+    lora_chat = LocalChatModel(model=str(tiny_llama_dir), adapter=str(adapter_dir), max_tokens=10)
+    with_adapter = lora_chat.invoke(PROMPT).content
+    assert lora_chat.engine is base_chat.engine, "one base copy serves both"
+    assert with_adapter != before
+
+    reference = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(tiny_llama_dir), str(adapter_dir)
+    ).eval()
+    assert with_adapter == _reference_greedy(reference, lora_chat, 10)
+
+    # Base and adapter requests in one concurrent batch each get their own weights.
+    mixed = LocalChatModel.batch  # same call path as users: threads into one queue
+    replies = [m.content for m in mixed(base_chat, [PROMPT] * 2)] + [
+        m.content for m in mixed(lora_chat, [PROMPT] * 2)
+    ]
+    assert replies == [before, before, with_adapter, with_adapter]
+
+
+def test_artifact_directory_loads_base_and_adapter(adapter_dir: Path, tiny_llama_dir: Path) -> None:
+    chat = LocalChatModel(model=str(adapter_dir), max_tokens=10)
+    direct = LocalChatModel(model=str(tiny_llama_dir), adapter=str(adapter_dir), max_tokens=10)
+    assert chat.invoke(PROMPT).content == direct.invoke(PROMPT).content
