@@ -22,9 +22,14 @@ import xgrammar as xgr
 
 from memo_graph.errors import ModelLoadError, StructuredOutputError
 from memo_graph.models.grammar import GrammarCompiler
+from memo_graph.models.json_closing import ClosingWalk, JsonLexState
 from memo_graph.models.weights import ResolvedWeights
 
 FinishReason = Literal["stop", "length", "cancelled"]
+# A JSON reply starts checking its closing walk this many tokens before its budget ends, and
+# follows it with this many tokens to spare (a sampled token can lengthen the walk by a few).
+_CLOSING_HORIZON = 96
+_CLOSING_MARGIN = 3
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,8 @@ class _Row:
     text: str = ""
     emitted: int = 0
     finish: FinishReason | None = None
-    closing: bool = False  # the token budget is nearly spent: steer the JSON to its end
+    closing: bool = False  # the token budget is nearly spent: walk the JSON to its end
+    lex: JsonLexState = field(default_factory=JsonLexState)
 
     @property
     def remaining(self) -> int:
@@ -108,7 +114,7 @@ class LocalEngine:
         self.pad_id = self._pad_token_id()
         self.eos_ids = self._eos_token_ids()
         self.grammars = GrammarCompiler(self.tokenizer, self.vocab_size)
-        self._closing_bias: torch.Tensor | None = None
+        self._closing_walk = ClosingWalk(self.tokenizer, self.vocab_size)
         self._adapters: dict[Path, str] = {}
         self.decode_calls = 0  # batches decoded so far; tests and benchmarks read it
         self._queue: queue.Queue[GenerationRequest] = queue.Queue()
@@ -118,9 +124,22 @@ class LocalEngine:
     # ----------------------------------------------------------------- public API
     def submit(self, request: GenerationRequest) -> Future[GenerationResult]:
         """Queue a request; the returned future resolves when its text is complete."""
+        if request.grammar is not None:
+            self._check_budget_fits(request)
         self._ensure_worker()
         self._queue.put(request)
         return request.future
+
+    def _check_budget_fits(self, request: GenerationRequest) -> None:
+        budget = request.params.max_new_tokens
+        shortest = self._closing_walk.length(
+            xgr.GrammarMatcher(request.grammar), JsonLexState(), budget
+        )
+        if shortest > budget:
+            raise StructuredOutputError(
+                f"max_tokens={budget} is too small for this JSON schema: even its shortest "
+                "valid reply needs more tokens. Raise max_tokens or simplify the schema."
+            )
 
     def render_chat(self, messages: Sequence[dict[str, str]]) -> list[int]:
         ids = self.tokenizer.apply_chat_template(
@@ -292,9 +311,6 @@ class LocalEngine:
         if constrained:
             for i in constrained:
                 rows[i].matcher.fill_next_token_bitmask(bitmask, i)  # type: ignore[union-attr]
-            closing = [i for i in constrained if self._should_close(rows[i])]
-            if closing:
-                logits[closing] += self._closing_token_bias().to(logits.device)
             xgr.apply_token_bitmask_inplace(
                 logits, bitmask[: len(rows)].to(logits.device), indices=constrained
             )
@@ -314,29 +330,19 @@ class LocalEngine:
             sorted_probs = sorted_probs.masked_fill(before >= top_ps[:, None], 0.0)
             picks = torch.multinomial(sorted_probs, num_samples=1).squeeze(-1)
             chosen[index] = order.gather(-1, picks[:, None]).squeeze(-1)
+        for i in constrained:
+            if self._must_close(rows[i]):
+                walk_token = self._closing_walk.next_token(rows[i].matcher, rows[i].lex)
+                if walk_token is not None:
+                    chosen[i] = walk_token
         return chosen
 
-    @staticmethod
-    def _should_close(row: _Row) -> bool:
-        """Whether a JSON reply must head for its end now to fit its token budget. A looping
-        small model would otherwise run out of tokens inside a string and return nothing."""
-        reserve = max(8, min(48, row.request.params.max_new_tokens // 4))
-        row.closing = row.closing or row.remaining <= reserve
+    def _must_close(self, row: _Row) -> bool:
+        """Whether a JSON reply must follow its closing walk now to end inside its budget."""
+        if not row.closing and row.remaining <= _CLOSING_HORIZON:
+            needed = self._closing_walk.length(row.matcher, row.lex, row.remaining)
+            row.closing = needed + _CLOSING_MARGIN >= row.remaining
         return row.closing
-
-    def _closing_token_bias(self) -> torch.Tensor:
-        """A logit bonus for tokens that close JSON strings, objects and arrays (and a smaller one
-        for commas, which end numbers), applied before the grammar mask."""
-        if self._closing_bias is None:
-            pieces = self.tokenizer.batch_decode([[i] for i in range(self.vocab_size)])
-            bias = torch.zeros(self.vocab_size)
-            for token_id, piece in enumerate(pieces):
-                if any(c in piece for c in '"}]'):
-                    bias[token_id] = 1e4
-                elif "," in piece:
-                    bias[token_id] = 5e3
-            self._closing_bias = bias
-        return self._closing_bias
 
     @staticmethod
     def _apply_penalties(logits: torch.Tensor, rows: list[_Row]) -> None:
@@ -358,6 +364,7 @@ class LocalEngine:
             return
         if row.matcher is not None:
             row.matcher.accept_token(token)
+            row.lex.feed(self._closing_walk.piece(token))
         if token in self.eos_ids:
             row.finish = "stop"
             return

@@ -11,6 +11,9 @@ import xgrammar as xgr
 from memo_graph.errors import StructuredOutputError
 
 
+_ANY_OBJECT = {"type": "object"}
+
+
 class GrammarCompiler:
     """Compiles and caches JSON grammars for one tokenizer. Safe to share across threads."""
 
@@ -28,13 +31,10 @@ class GrammarCompiler:
         if cached is not None:
             return cached
         try:
-            if schema is None:
-                compiled = self._compiler.compile_builtin_json_grammar()
-            else:
-                # Compile the schema as given: property order is the order the model writes in.
-                compiled = self._compiler.compile_json_schema(
-                    json.dumps(schema), any_whitespace=False
-                )
+            # Compile the schema as given: property order is the order the model writes in.
+            compiled = self._compiler.compile_json_schema(
+                json.dumps(schema if schema is not None else _ANY_OBJECT), any_whitespace=False
+            )
         except Exception as exc:  # xgrammar raises RuntimeError or ValueError variants
             raise StructuredOutputError(
                 f"the grammar compiler rejected this JSON schema ({type(exc).__name__}: {exc}). "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -59,12 +61,16 @@ def test_adapter_shares_the_base_and_matches_peft(tiny_llama_dir: Path, adapter_
     ).eval()
     assert with_adapter == _reference_greedy(reference, lora_chat, 10)
 
-    # Base and adapter requests in one concurrent batch each get their own weights.
-    mixed = LocalChatModel.batch  # same call path as users: threads into one queue
-    replies = [m.content for m in mixed(base_chat, [PROMPT] * 2)] + [
-        m.content for m in mixed(lora_chat, [PROMPT] * 2)
-    ]
-    assert replies == [before, before, with_adapter, with_adapter]
+    # Base and adapter requests queued together: each is decoded with its own weights.
+    barrier = threading.Barrier(4)
+
+    def ask(chat: LocalChatModel) -> str:
+        barrier.wait()
+        return str(chat.invoke(PROMPT).content)
+
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(ask, [base_chat, lora_chat, base_chat, lora_chat]))
+    assert replies == [before, with_adapter, before, with_adapter]
 
 
 def test_artifact_directory_loads_base_and_adapter(adapter_dir: Path, tiny_llama_dir: Path) -> None:

@@ -71,5 +71,43 @@ def test_rejected_schema_fails_at_binding(tiny: LocalChatModel) -> None:
 
 
 def test_max_tokens_too_small_for_schema(tiny: LocalChatModel) -> None:
-    with pytest.raises(StructuredOutputError, match="max_tokens=3"):
+    with pytest.raises(StructuredOutputError, match="max_tokens=3 is too small"):
         tiny.with_structured_output(Facts).invoke("List facts.", max_tokens=3)
+
+
+def test_a_looping_reply_still_ends_as_a_valid_object(tiny_llama_dir: Path) -> None:
+    """Unbounded strings and arrays from a random model: the budget walk closes them in time."""
+    schema = {
+        "title": "story",
+        "type": "object",
+        "properties": {
+            "text": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "meta": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
+        },
+        "required": ["text", "tags", "meta"],
+    }
+    model = LocalChatModel(model=str(tiny_llama_dir), max_tokens=40, temperature=1.0)
+    for out in model.with_structured_output(schema, include_raw=True).batch(["Write."] * 4):
+        assert out["parsing_error"] is None
+        assert set(out["parsed"]) == {"text", "tags", "meta"}
+        assert isinstance(out["parsed"]["meta"]["n"], int)
+        assert out["raw"].usage_metadata["output_tokens"] <= 40
+        assert out["raw"].response_metadata["finish_reason"] == "length"
+
+
+def test_json_mode_on_a_random_model_ends_as_an_object(tiny_llama_dir: Path) -> None:
+    model = LocalChatModel(model=str(tiny_llama_dir), max_tokens=48, temperature=1.0)
+    for reply in model.with_structured_output(method="json_mode").batch(["Any JSON."] * 4):
+        assert isinstance(reply, dict)
+
+
+def test_json_lex_state_tracks_strings_and_containers() -> None:
+    from memo_graph.models.json_closing import JsonLexState
+
+    state = JsonLexState()
+    state.feed('{"a": ["x\\"y]", {"b": "')
+    assert state.in_string and state.open_containers == ["{", "[", "{"]
+    state.feed('v"}')
+    assert not state.in_string and state.open_containers == ["{", "["]
+    assert state.preferences()[0] == "]"
