@@ -28,7 +28,8 @@ def _fail(error: Exception) -> None:
 def chat(
     prompt: Annotated[str, typer.Argument(help="What to ask the model.")],
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Model spec: local, local:PATH, PROVIDER:MODEL, ...")
+        str,
+        typer.Option("--model", "-m", help="Model spec: local, local:PATH, PROVIDER:MODEL, ..."),
     ] = "local",
     max_tokens: Annotated[int, typer.Option(help="Most tokens in the reply.")] = 128,
     temperature: Annotated[float, typer.Option(help="0 decodes greedily.")] = 0.0,

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import time
 
+from evals.bench.common import output_tokens, print_result
 from memo_graph import LocalChatModel, resolve_chat_model
 
 PROMPTS = [
@@ -22,10 +23,6 @@ PROMPTS = [
     "Describe how a bicycle works, part by part.",
     "Write a long poem about autumn leaves and rain.",
 ]
-
-
-def _output_tokens(replies: list) -> int:
-    return sum(r.usage_metadata["output_tokens"] for r in replies)
 
 
 async def run(spec: str, tokens: int) -> dict[str, float]:
@@ -42,14 +39,14 @@ async def run(spec: str, tokens: int) -> dict[str, float]:
     concurrent_s = time.perf_counter() - started
 
     same = sum(a.content == b.content for a, b in zip(sequential, concurrent, strict=True))
-    seq_tps = _output_tokens(sequential) / sequential_s
-    conc_tps = _output_tokens(list(concurrent)) / concurrent_s
+    seq_tps = output_tokens(sequential) / sequential_s
+    conc_tps = output_tokens(list(concurrent)) / concurrent_s
     return {
         "sequential_tok_s": round(seq_tps, 2),
         "batched_tok_s": round(conc_tps, 2),
         "ratio": round(conc_tps / seq_tps, 2),
         "identical_replies": same,
-        "tokens": _output_tokens(sequential),
+        "tokens": output_tokens(sequential),
     }
 
 
@@ -61,7 +58,7 @@ def main() -> None:
     result = asyncio.run(run(args.model, args.tokens))
     print(f"sequential: {result['sequential_tok_s']} tokens/s")
     print(f"batched (8 concurrent): {result['batched_tok_s']} tokens/s")
-    print("RESULT local_throughput " + " ".join(f"{k}={v}" for k, v in result.items()))
+    print_result("local_throughput", result)
 
 
 if __name__ == "__main__":

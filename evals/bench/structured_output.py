@@ -9,13 +9,25 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from evals.bench.common import output_tokens, print_result
 from memo_graph import resolve_chat_model
 
-TOPICS = ["rivers", "castles", "volcanoes", "libraries", "bridges", "deserts", "trains",
-          "islands", "forests", "comets"]
+TOPICS = [
+    "rivers",
+    "castles",
+    "volcanoes",
+    "libraries",
+    "bridges",
+    "deserts",
+    "trains",
+    "islands",
+    "forests",
+    "comets",
+]
 
 
 class QAPair(BaseModel):
@@ -47,21 +59,24 @@ def _valid(text: str) -> bool:
 
 def run(spec: str, count: int, max_tokens: int) -> dict[str, object]:
     model = resolve_chat_model(spec, max_tokens=max_tokens, temperature=0.0)
-    questions = prompts(count)
+    questions: list[Any] = prompts(count)
     model.invoke("warm up", max_tokens=2)
 
     structured = model.with_structured_output(QASet, include_raw=True)
     started = time.perf_counter()
-    constrained = structured.batch(questions, config={"max_concurrency": 16})
+    constrained = structured.batch(
+        questions, config={"max_concurrency": 16}, return_exceptions=True
+    )
     constrained_s = time.perf_counter() - started
-    valid = sum(isinstance(r["parsed"], QASet) for r in constrained)
-    constrained_tokens = sum(r["raw"].usage_metadata["output_tokens"] for r in constrained)
+    replies = [r for r in constrained if isinstance(r, dict)]
+    valid = sum(isinstance(r["parsed"], QASet) for r in replies)
+    constrained_tokens = output_tokens(r["raw"] for r in replies)
 
     started = time.perf_counter()
     free = model.batch(questions, config={"max_concurrency": 16})
     free_s = time.perf_counter() - started
     free_valid = sum(_valid(str(r.content)) for r in free)
-    free_tokens = sum(r.usage_metadata["output_tokens"] for r in free)
+    free_tokens = output_tokens(free)
 
     per_token_constrained = constrained_s / max(constrained_tokens, 1)
     per_token_free = free_s / max(free_tokens, 1)
@@ -81,10 +96,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="local")
     parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--max-tokens", type=int, default=400)
+    parser.add_argument("--max-tokens", type=int, default=256)
     args = parser.parse_args()
     result = run(args.model, args.requests, args.max_tokens)
-    print("RESULT structured_output " + " ".join(f"{k}={v}" for k, v in result.items()))
+    print_result("structured_output", result)
 
 
 if __name__ == "__main__":

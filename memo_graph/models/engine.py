@@ -103,7 +103,7 @@ class LocalEngine:
         dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(weights.base_dir)
-            model = AutoModelForCausalLM.from_pretrained(weights.base_dir, dtype=dtype)
+            model: Any = AutoModelForCausalLM.from_pretrained(weights.base_dir, dtype=dtype)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(
                 f"cannot load the model in {weights.base_dir}: {exc}. Check that the directory "
@@ -132,6 +132,7 @@ class LocalEngine:
 
     def _check_budget_fits(self, request: GenerationRequest) -> None:
         budget = request.params.max_new_tokens
+        assert request.grammar is not None
         shortest = self._closing_walk.length(
             xgr.GrammarMatcher(request.grammar), JsonLexState(), budget
         )
@@ -142,12 +143,12 @@ class LocalEngine:
             )
 
     def render_chat(self, messages: Sequence[dict[str, str]]) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(
+        encoded: Any = self.tokenizer.apply_chat_template(
             list(messages), add_generation_prompt=True, tokenize=True, return_dict=False
         )
-        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
-            ids = ids["input_ids"]
-        return list(ids)
+        if isinstance(encoded, dict) or hasattr(encoded, "input_ids"):
+            encoded = encoded["input_ids"]
+        return [int(i) for i in encoded]
 
     # ----------------------------------------------------------------- setup
     def _pad_token_id(self) -> int:
@@ -243,7 +244,7 @@ class LocalEngine:
                         f"the reply reached max_tokens={row.request.params.max_new_tokens} before "
                         "completing the JSON schema; raise max_tokens or simplify the schema "
                         f"(the reply ended with {row.text[-120:]!r})."
-                    )
+                    ),
                 )
                 continue
             _settle(
@@ -331,16 +332,17 @@ class LocalEngine:
             picks = torch.multinomial(sorted_probs, num_samples=1).squeeze(-1)
             chosen[index] = order.gather(-1, picks[:, None]).squeeze(-1)
         for i in constrained:
-            if self._must_close(rows[i]):
-                walk_token = self._closing_walk.next_token(rows[i].matcher, rows[i].lex)
+            matcher = rows[i].matcher
+            if matcher is not None and self._must_close(rows[i], matcher):
+                walk_token = self._closing_walk.next_token(matcher, rows[i].lex)
                 if walk_token is not None:
                     chosen[i] = walk_token
         return chosen
 
-    def _must_close(self, row: _Row) -> bool:
+    def _must_close(self, row: _Row, matcher: xgr.GrammarMatcher) -> bool:
         """Whether a JSON reply must follow its closing walk now to end inside its budget."""
         if not row.closing and row.remaining <= _CLOSING_HORIZON:
-            needed = self._closing_walk.length(row.matcher, row.lex, row.remaining)
+            needed = self._closing_walk.length(matcher, row.lex, row.remaining)
             row.closing = needed + _CLOSING_MARGIN >= row.remaining
         return row.closing
 
@@ -369,7 +371,7 @@ class LocalEngine:
             row.finish = "stop"
             return
         row.token_ids.append(token)
-        text = self.tokenizer.decode(row.token_ids, skip_special_tokens=True)
+        text = str(self.tokenizer.decode(row.token_ids, skip_special_tokens=True))
         for stop in request.params.stop if row.matcher is None else ():
             cut = text.find(stop, max(0, row.emitted - len(stop)))
             if cut != -1:
@@ -384,7 +386,9 @@ class LocalEngine:
 
     def _emit(self, row: _Row) -> None:
         callback = row.request.on_text
-        ready = len(row.text) if row.finish else _safe_prefix_length(row.text, row.request.params.stop)
+        ready = (
+            len(row.text) if row.finish else _safe_prefix_length(row.text, row.request.params.stop)
+        )
         if callback is not None and ready > row.emitted:
             callback(row.text[row.emitted : ready])
         row.emitted = max(row.emitted, ready)

@@ -10,7 +10,6 @@ import xgrammar as xgr
 
 from memo_graph.errors import StructuredOutputError
 
-
 _ANY_OBJECT = {"type": "object"}
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
-from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal

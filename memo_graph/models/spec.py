@@ -52,11 +52,15 @@ def _resolve_local(spec: str, path: str | None, kwargs: dict[str, Any]) -> BaseC
     from memo_graph.models.weights import resolve_weights
 
     if path is not None and not path.strip():
-        raise ModelSpecError(spec, "the path after 'local:' is empty", "Write local:/path/to/model.")
+        raise ModelSpecError(
+            spec, "the path after 'local:' is empty", "Write local:/path/to/model."
+        )
     try:
         resolve_weights(path)  # validates the path (and converts a GGUF) now, not on first use
     except Exception as exc:
-        raise ModelSpecError(spec, str(exc).rstrip("."), "Fix the path or use plain 'local'.") from exc
+        raise ModelSpecError(
+            spec, str(exc).rstrip("."), "Fix the path or use plain 'local'."
+        ) from exc
     return LocalChatModel(model=path, **kwargs)
 
 
@@ -75,7 +79,9 @@ def _resolve_endpoint(spec: str, target: str, kwargs: dict[str, Any]) -> BaseCha
     return ChatOpenAI(model=model, base_url=base_url, **kwargs)
 
 
-def _resolve_provider(spec: str, provider: str, model: str, kwargs: dict[str, Any]) -> BaseChatModel:
+def _resolve_provider(
+    spec: str, provider: str, model: str, kwargs: dict[str, Any]
+) -> BaseChatModel:
     from langchain.chat_models import init_chat_model
 
     if provider not in _supported_providers():
@@ -109,7 +115,9 @@ def resolve_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
     its constructor. Raises :class:`ModelSpecError` naming the spec and the fix."""
     if not isinstance(spec, str) or not spec.strip():
         raise ModelSpecError(
-            str(spec), "the spec is empty", "Write local, PROVIDER:MODEL or openai-compatible:MODEL@URL."
+            str(spec),
+            "the spec is empty",
+            "Write local, PROVIDER:MODEL or openai-compatible:MODEL@URL.",
         )
     spec = spec.strip()
     if spec == "local":

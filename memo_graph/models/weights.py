@@ -55,7 +55,9 @@ def locate_embedded_gguf() -> Path:
     try:
         dist = importlib.metadata.distribution(EMBEDDED_DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError as exc:
-        raise ModelLoadError(f"The embedded model is not installed. {INSTALL_EMBEDDED_HINT}") from exc
+        raise ModelLoadError(
+            f"The embedded model is not installed. {INSTALL_EMBEDDED_HINT}"
+        ) from exc
     for entry in dist.files or []:
         if entry.name == EMBEDDED_GGUF_NAME:
             path = Path(str(dist.locate_file(entry)))
@@ -80,7 +82,9 @@ def _check_gguf_header(path: Path) -> None:
         with path.open("rb") as handle:
             magic = handle.read(4)
     except OSError as exc:
-        raise ModelLoadError(f"cannot read {path}: {exc}. Check the path and its permissions.") from exc
+        raise ModelLoadError(
+            f"cannot read {path}: {exc}. Check the path and its permissions."
+        ) from exc
     if magic != _GGUF_MAGIC:
         raise ModelLoadError(
             f"{path} is not a GGUF file (it does not start with the GGUF magic bytes). "
@@ -95,7 +99,9 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
 
     folder, name = str(gguf_path.parent), gguf_path.name
     try:
-        quantised = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+        quantised = AutoModelForCausalLM.from_pretrained(
+            folder, gguf_file=name, dtype=torch.float32
+        )
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     except Exception as exc:  # the GGUF reader raises many kinds on a damaged file
         raise ModelLoadError(

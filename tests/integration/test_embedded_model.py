@@ -41,7 +41,9 @@ def test_json_mode_without_schema_gives_an_object() -> None:
 def _memo(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "memo_graph.cli", *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -19,10 +19,13 @@ def _reference_greedy(model: torch.nn.Module, chat: LocalChatModel, tokens: int)
     """What transformers' own generate() writes for PROMPT, greedily."""
     ids = chat.engine.render_chat([{"role": "user", "content": PROMPT}])
     output = model.generate(
-        torch.tensor([ids]), max_new_tokens=tokens, do_sample=False,
-        eos_token_id=chat.engine.tokenizer.eos_token_id, pad_token_id=chat.engine.pad_id,
+        torch.tensor([ids]),
+        max_new_tokens=tokens,
+        do_sample=False,
+        eos_token_id=chat.engine.tokenizer.eos_token_id,
+        pad_token_id=chat.engine.pad_id,
     )
-    return chat.engine.tokenizer.decode(output[0, len(ids):], skip_special_tokens=True)
+    return chat.engine.tokenizer.decode(output[0, len(ids) :], skip_special_tokens=True)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +35,18 @@ def adapter_dir(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     base = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
     torch.manual_seed(7)
     config = LoraConfig(
-        r=4, lora_alpha=32, init_lora_weights=False,
-        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        r=4,
+        lora_alpha=32,
+        init_lora_weights=False,
+        target_modules=[
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ],
     )
     target = tmp_path_factory.mktemp("adapter")
     get_peft_model(base, config).save_pretrained(target)

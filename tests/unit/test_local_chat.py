@@ -71,8 +71,9 @@ def test_usage_and_finish_reason(tiny: LocalChatModel) -> None:
     assert usage is not None
     assert usage["output_tokens"] <= 5
     assert usage["input_tokens"] == len(
-        tiny.engine.render_chat([{"role": "system", "content": "Be brief."},
-                                 {"role": "user", "content": "Hello"}])
+        tiny.engine.render_chat(
+            [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}]
+        )
     )
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
     assert reply.response_metadata["finish_reason"] in ("stop", "length")
@@ -101,8 +102,9 @@ async def test_astream_matches_invoke(tiny: LocalChatModel) -> None:
 
 
 def test_sampling_uses_temperature(tiny: LocalChatModel) -> None:
-    replies = {str(tiny.invoke("Hello there", temperature=1.5, max_tokens=8).content)
-               for _ in range(4)}
+    replies = {
+        str(tiny.invoke("Hello there", temperature=1.5, max_tokens=8).content) for _ in range(4)
+    }
     assert len(replies) > 1
 
 

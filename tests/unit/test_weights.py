@@ -32,7 +32,9 @@ def test_truncated_gguf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ModelLoadError, match="truncated or corrupt"):
         hf_dir_from_gguf(truncated)
     models = tmp_path / "cache" / "models"
-    assert not [p for p in models.iterdir() if p.is_dir() and p.name != ".locks"], "no partial directory may remain"
+    assert not [p for p in models.iterdir() if p.is_dir() and p.name != ".locks"], (
+        "no partial directory may remain"
+    )
 
 
 def test_adapter_dir_names_its_base(tmp_path: Path, tiny_llama_dir: Path) -> None:
@@ -55,8 +57,13 @@ _CONVERT = (
 def test_two_processes_convert_once(tmp_path: Path) -> None:
     env = {**__import__("os").environ, "MEMO_GRAPH_CACHE": str(tmp_path)}
     procs = [
-        subprocess.Popen([sys.executable, "-c", _CONVERT], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", _CONVERT],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=300) for p in procs]
@@ -66,4 +73,6 @@ def test_two_processes_convert_once(tmp_path: Path) -> None:
     converted = Path(dirs.pop())
     assert (converted / "model.safetensors").is_file()
     assert (converted / "config.json").is_file()
-    assert [p.name for p in (tmp_path / "models").iterdir() if p.is_dir() and p.name != ".locks"] == [converted.name]
+    assert [
+        p.name for p in (tmp_path / "models").iterdir() if p.is_dir() and p.name != ".locks"
+    ] == [converted.name]
