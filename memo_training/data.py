@@ -1,0 +1,125 @@
+"""Reading a reflection-QA dataset: the synthesis graph's Hugging Face dataset on disk, or JSONL
+with ``question`` and ``answer`` columns (other columns, such as provenance, are kept aside)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memo_graph.errors import MemoError
+
+
+class DatasetError(MemoError, ValueError):
+    """A QA dataset is missing, unreadable, or holds no usable pairs."""
+
+
+@dataclass(frozen=True)
+class QAPair:
+    question: str
+    answer: str
+
+
+@dataclass
+class QADataset:
+    pairs: list[QAPair]
+    fingerprint: str
+    """sha256 of the pairs in order: the same data gives the same fingerprint, wherever it lies."""
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Rows left out, by reason."""
+    source: str = ""
+
+
+def _rows_from_jsonl(path: Path) -> Iterable[Mapping[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(
+                    f"{path}, line {number}: not valid JSON ({exc.msg}). Each line must be one "
+                    'object such as {"question": "...", "answer": "..."}.'
+                ) from exc
+            if not isinstance(row, dict):
+                raise DatasetError(f"{path}, line {number}: expected a JSON object per line.")
+            yield row
+
+
+def _rows_from_json(path: Path) -> Iterable[Mapping[str, Any]]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path} is not valid JSON ({exc.msg}).") from exc
+    if not isinstance(rows, list):
+        raise DatasetError(f"{path} must hold a JSON list of question/answer objects.")
+    return rows
+
+
+def _rows_from_disk(path: Path) -> Iterable[Mapping[str, Any]]:
+    from datasets import Dataset, DatasetDict, load_from_disk
+
+    try:
+        loaded = load_from_disk(str(path))
+    except (FileNotFoundError, ValueError) as exc:
+        raise DatasetError(
+            f"{path} is not a Hugging Face dataset saved with save_to_disk ({exc}); pass that "
+            "directory or a .jsonl file."
+        ) from exc
+    if isinstance(loaded, DatasetDict):
+        split = "train" if "train" in loaded else next(iter(loaded), None)
+        if split is None:
+            return []
+        loaded = loaded[split]
+    assert isinstance(loaded, Dataset)
+    return iter(loaded)
+
+
+def _read_rows(path: Path) -> Iterable[Mapping[str, Any]]:
+    if not path.exists():
+        raise DatasetError(
+            f"no dataset at {path}; pass the directory `memo synthesize` wrote or a .jsonl file."
+        )
+    if path.is_dir():
+        return _rows_from_disk(path)
+    if path.suffix == ".jsonl":
+        return _rows_from_jsonl(path)
+    if path.suffix == ".json":
+        return _rows_from_json(path)
+    raise DatasetError(f"{path}: expected a dataset directory, a .jsonl or a .json file.")
+
+
+def load_qa_dataset(path: str | Path) -> QADataset:
+    """Load QA pairs, skipping (and counting) rows with an empty question or answer."""
+    path = Path(path)
+    pairs: list[QAPair] = []
+    skipped: Counter[str] = Counter()
+    digest = hashlib.sha256()
+    for row in _read_rows(path):
+        if "question" not in row or "answer" not in row:
+            raise DatasetError(
+                f"{path}: a row has no 'question' or 'answer' column (it has {sorted(row)})."
+            )
+        question = str(row["question"] or "").strip()
+        answer = str(row["answer"] or "").strip()
+        if not question:
+            skipped["empty_question"] += 1
+            continue
+        if not answer:
+            skipped["empty_answer"] += 1
+            continue
+        pairs.append(QAPair(question, answer))
+        digest.update(json.dumps([question, answer]).encode())
+        digest.update(b"\n")
+    if not pairs:
+        detail = f" ({dict(skipped)} rows skipped)" if skipped else ""
+        raise DatasetError(
+            f"{path} holds no usable question/answer pairs{detail}; synthesize a dataset first "
+            "(memo synthesize) or check its columns."
+        )
+    return QADataset(pairs, digest.hexdigest(), skipped, str(path))
