@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -50,6 +51,69 @@ def chat(
     console.print(
         f"[dim]{model}: {usage.get('input_tokens', '?')} tokens in, "
         f"{usage.get('output_tokens', '?')} out, {elapsed:.1f}s[/]"
+    )
+
+
+@app.command()
+def train(
+    dataset: Annotated[Path, typer.Argument(help="QA dataset: a saved HF dataset or .jsonl.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the memory artifact.")],
+    base: Annotated[str, typer.Option(help="Base model: local or local:PATH.")] = "local",
+    full: Annotated[bool, typer.Option("--full/--lora", help="Full SFT instead of LoRA.")] = False,
+    preset: Annotated[
+        str | None, typer.Option(help="lora-small, lora-large or full (the paper's values).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option()] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    gradient_accumulation: Annotated[int | None, typer.Option()] = None,
+    learning_rate: Annotated[float | None, typer.Option("--lr")] = None,
+    lora_r: Annotated[int | None, typer.Option()] = None,
+    lora_alpha: Annotated[int | None, typer.Option()] = None,
+    max_length: Annotated[int | None, typer.Option()] = None,
+    checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints.")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Fine-tune a MEMORY model on a QA dataset (answer-only loss). Run the same command
+    again to resume after a crash; a finished artifact is left as it is."""
+    from memo_training.config import TrainConfig
+    from memo_training.trainer import train_memory
+
+    chosen = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "gradient_accumulation": gradient_accumulation,
+        "lora_r": lora_r,
+        "lora_alpha": lora_alpha,
+        "max_length": max_length,
+        "checkpoint_every": checkpoint_every,
+        "seed": seed,
+    }
+    overrides = {k: v for k, v in chosen.items() if v is not None}
+    try:
+        if preset:
+            config = TrainConfig.from_preset(preset, **overrides)
+        elif full:
+            config = TrainConfig.from_preset("full", **overrides)
+        else:
+            config = TrainConfig(**overrides)
+        result = train_memory(dataset, out, base=base, config=config)
+    except (MemoError, ValueError) as exc:
+        _fail(exc)
+        return
+    if result.already_done:
+        console.print(f"{out} is already a complete memory artifact; nothing to do.")
+        return
+    if result.resumed_at_step is not None:
+        console.print(f"resumed from step {result.resumed_at_step}")
+    for note in result.skipped_checkpoints:
+        console.print(f"[yellow]skipped an unreadable checkpoint:[/] {note}")
+    if result.report:
+        console.print(f"data: {result.report}")
+    metrics = result.artifact.manifest["metrics"]
+    console.print(
+        f"wrote {out}: {metrics['steps']} steps, loss by epoch "
+        + ", ".join(f"{v:.3f}" for v in metrics["epoch_loss"])
     )
 
 

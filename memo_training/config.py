@@ -1,0 +1,61 @@
+"""Training settings, with the paper's values as presets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+Method = Literal["lora", "full"]
+
+# DESIGN.md: LoRA r=16/alpha=32 for the 14B memory, r=8/alpha=16 for ~1B; full SFT at lr 2e-5.
+PRESETS: dict[str, dict[str, Any]] = {
+    "lora-small": {"method": "lora", "lora_r": 8, "lora_alpha": 16, "learning_rate": 2e-4},
+    "lora-large": {"method": "lora", "lora_r": 16, "lora_alpha": 32, "learning_rate": 2e-4},
+    "full": {"method": "full", "learning_rate": 2e-5},
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    method: Method = "lora"
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    target_modules: str | list[str] = "all-linear"
+    """Every attention and MLP projection, whatever the architecture calls them."""
+    learning_rate: float = 2e-4
+    epochs: int = 3
+    batch_size: int = 8
+    gradient_accumulation: int = 1
+    warmup_ratio: float = 0.05
+    """Linear warmup over this share of the steps, then a constant learning rate."""
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    max_length: int = 1024
+    seed: int = 0
+    checkpoint_every: int = 50
+    """Optimizer steps between checkpoints: a killed run loses at most this many."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> TrainConfig:
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        return replace(cls(**PRESETS[name]), **overrides)
+
+    def validate(self) -> None:
+        checks = {
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "gradient_accumulation": self.gradient_accumulation >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "max_length": self.max_length >= 16,
+            "checkpoint_every": self.checkpoint_every >= 1,
+            "lora_r": self.method == "full" or self.lora_r >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid training settings: {', '.join(bad)} out of range")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,313 @@
+"""SFT of a MEMORY model on a reflection-QA dataset: answer-only loss, LoRA or full weights,
+checkpoints a killed run resumes from, and a memory artifact at the end."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from memo_graph.models.weights import ResolvedWeights, resolve_weights
+from memo_training.artifact import (
+    Artifact,
+    ArtifactError,
+    is_complete,
+    load_artifact,
+    weights_checksum,
+    write_artifact,
+)
+from memo_training.batching import collate, plan_batches
+from memo_training.checkpoint import load_latest_checkpoint, restore, save_checkpoint
+from memo_training.config import TrainConfig
+from memo_training.data import DatasetError, load_qa_dataset
+from memo_training.encoding import AnswerOnlyEncoder, Example
+from memo_training.loss import answer_only_loss
+
+
+@dataclass
+class TrainResult:
+    artifact: Artifact
+    already_done: bool = False
+    resumed_at_step: int | None = None
+    skipped_checkpoints: list[str] = field(default_factory=list)
+    report: dict[str, int] = field(default_factory=dict)
+    """Rows skipped, questions shortened, answers too long: counts by reason."""
+
+
+def normalise_base_spec(base: str) -> tuple[str, ResolvedWeights]:
+    """The base as stored in manifests ("local" or "local:/abs/path") and its weights."""
+    path = None if base in ("local", "") else base.removeprefix("local:")
+    weights = resolve_weights(path)
+    if weights.adapter_dir is not None:
+        raise ArtifactError(
+            f"{base} is a LoRA memory, not a base model. Train each corpus from the true base "
+            "and combine memories with `memo merge`."
+        )
+    spec = "local" if path is None else f"local:{Path(path).expanduser().resolve()}"
+    return spec, weights
+
+
+def _device() -> torch.device:
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def _load_model(weights: ResolvedWeights, config: TrainConfig, device: torch.device) -> Any:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    model = AutoModelForCausalLM.from_pretrained(
+        weights.base_dir, dtype=torch.bfloat16 if bf16 else torch.float32
+    ).to(device)
+    model.config.use_cache = False
+    if config.method == "lora":
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=config.target_modules,
+            task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(model, lora)
+    model.train()
+    return model
+
+
+class _Run:
+    """One training run's working directory: settings, checkpoints and metrics."""
+
+    def __init__(self, out: Path, identity: dict[str, Any]) -> None:
+        self.root = out.parent / f".{out.name}.work"
+        self.checkpoints = self.root / "checkpoints"
+        self.metrics = self.root / "metrics.jsonl"
+        self.identity = identity
+
+    def claim(self) -> None:
+        run_file = self.root / "run.json"
+        if run_file.is_file():
+            existing = json.loads(run_file.read_text())
+            if existing != self.identity:
+                raise ArtifactError(
+                    f"{self.root} holds an unfinished run with other data or settings; delete "
+                    "it to start over, or run the same command as before to resume it."
+                )
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        run_file.write_text(json.dumps(self.identity, indent=2))
+
+    def trim_metrics(self, step: int) -> None:
+        """Forget metrics logged after the checkpoint a run resumes from."""
+        if not self.metrics.is_file():
+            return
+        kept = [
+            line
+            for line in self.metrics.read_text().splitlines()
+            if line and json.loads(line)["step"] <= step
+        ]
+        self.metrics.write_text("".join(f"{line}\n" for line in kept))
+
+    def log(self, record: dict[str, Any]) -> None:
+        with self.metrics.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+def _warmup_then_constant(warmup_steps: int) -> Any:
+    return lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
+
+
+def train_memory(
+    dataset: str | Path,
+    out: str | Path,
+    base: str = "local",
+    config: TrainConfig | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train a MEMORY on ``dataset`` and write its artifact to ``out``. Running the same call
+    again resumes an interrupted run, or does nothing if the artifact is complete."""
+    config = config or TrainConfig()
+    config.validate()
+    out = Path(out)
+    if is_complete(out):
+        return TrainResult(load_artifact(out), already_done=True)
+
+    qa = load_qa_dataset(dataset)
+    base_spec, weights = normalise_base_spec(base)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(weights.base_dir)
+    encoder = AnswerOnlyEncoder(tokenizer, config.max_length)
+    examples = encoder.encode_all(qa.pairs)
+    report = {**qa.skipped, **encoder.report}
+    if not examples:
+        raise DatasetError(
+            f"no example of {qa.source} fits max_length={config.max_length} ({report}); raise "
+            "max_length or shorten the answers."
+        )
+
+    run = _Run(out, {"dataset": qa.fingerprint, "base": base_spec, "config": config.to_dict()})
+    run.claim()
+    torch.manual_seed(config.seed)
+    device = _device()
+    model = _load_model(weights, config, device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        trainable, lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    plan = plan_batches(
+        [len(e.input_ids) for e in examples], config.batch_size, config.epochs, config.seed
+    )
+    total_steps = math.ceil(len(plan) / config.gradient_accumulation)
+    warmup = math.ceil(config.warmup_ratio * total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_constant(warmup))
+
+    state, skipped = load_latest_checkpoint(run.checkpoints)
+    step, start = 0, 0
+    if state is not None:
+        restore(state, model, optimizer, scheduler)
+        step, start = int(state["step"]), int(state["micro_batch"])
+        run.trim_metrics(step)
+    elif run.metrics.exists():
+        run.metrics.unlink()
+
+    metrics = _optimise(
+        model,
+        optimizer,
+        scheduler,
+        examples,
+        plan,
+        config,
+        run,
+        pad_id=int(
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        ),
+        device=device,
+        step=step,
+        start=start,
+        total_steps=total_steps,
+        progress=progress,
+    )
+
+    artifact = _write(out, model, tokenizer, config, qa, base_spec, weights, metrics, report)
+    shutil.rmtree(run.root, ignore_errors=True)
+    return TrainResult(
+        artifact,
+        resumed_at_step=step if state is not None else None,
+        skipped_checkpoints=skipped,
+        report=report,
+    )
+
+
+def _optimise(
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    examples: list[Example],
+    plan: list[list[int]],
+    config: TrainConfig,
+    run: _Run,
+    *,
+    pad_id: int,
+    device: torch.device,
+    step: int,
+    start: int,
+    total_steps: int,
+    progress: bool,
+) -> dict[str, Any]:
+    from tqdm.auto import tqdm
+
+    accumulation = config.gradient_accumulation
+    batches_per_epoch = math.ceil(len(plan) / config.epochs)
+    bar = tqdm(total=total_steps, initial=step, disable=not progress, desc="training", unit="step")
+    tokens_seen, started = 0, time.perf_counter()
+    window_loss, window_tokens = 0.0, 0
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
+    for index in range(start, len(plan)):
+        batch = {
+            k: v.to(device) for k, v in collate([examples[i] for i in plan[index]], pad_id).items()
+        }
+        if autocast is not None:
+            with autocast:
+                loss, labelled = answer_only_loss(model, **batch)
+        else:
+            loss, labelled = answer_only_loss(model, **batch)
+        (loss / accumulation).backward()
+        window_loss += float(loss) * labelled
+        window_tokens += labelled
+        tokens_seen += int(batch["attention_mask"].sum())
+        last = index == len(plan) - 1
+        if (index + 1) % accumulation and not last:
+            continue
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        elapsed = time.perf_counter() - started
+        record = {
+            "step": step,
+            "epoch": index // batches_per_epoch,
+            "loss": window_loss / max(window_tokens, 1),
+            "lr": scheduler.get_last_lr()[0],
+            "tokens_per_s": tokens_seen / elapsed if elapsed else 0.0,
+        }
+        run.log(record)
+        bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}")
+        bar.update(1)
+        window_loss, window_tokens = 0.0, 0
+        if step % config.checkpoint_every == 0 and not last:
+            save_checkpoint(run.checkpoints, model, optimizer, scheduler, step, index + 1)
+    bar.close()
+    return _summarise(run)
+
+
+def _summarise(run: _Run) -> dict[str, Any]:
+    records = [json.loads(line) for line in run.metrics.read_text().splitlines() if line]
+    by_epoch: dict[int, list[float]] = {}
+    for record in records:
+        by_epoch.setdefault(record["epoch"], []).append(record["loss"])
+    return {
+        "steps": len(records),
+        "epoch_loss": [sum(v) / len(v) for _, v in sorted(by_epoch.items())],
+        "final_loss": records[-1]["loss"] if records else None,
+        "tokens_per_s": records[-1]["tokens_per_s"] if records else None,
+    }
+
+
+def _write(
+    out: Path,
+    model: Any,
+    tokenizer: Any,
+    config: TrainConfig,
+    qa: Any,
+    base_spec: str,
+    weights: ResolvedWeights,
+    metrics: dict[str, Any],
+    report: dict[str, int],
+) -> Artifact:
+    model.eval()
+    if config.method == "lora":
+        model.peft_config["default"].base_model_name_or_path = str(weights.base_dir)
+    manifest = {
+        "kind": config.method,
+        "base": {
+            "spec": base_spec,
+            "path": str(weights.base_dir),
+            "sha256": weights_checksum(weights.base_dir),
+        },
+        "dataset": {
+            "source": qa.source,
+            "fingerprint": qa.fingerprint,
+            "pairs": len(qa.pairs),
+            "report": report,
+        },
+        "hyperparameters": config.to_dict(),
+        "metrics": metrics,
+        "parents": [],
+    }
+    return write_artifact(out, lambda d: model.save_pretrained(d), tokenizer, manifest)

@@ -1,0 +1,73 @@
+"""Tiny randomly initialised causal LMs of several families, each with its own chat template,
+all on the SmolLM2 tokenizer (no model hub is reachable here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+QWEN2_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+GEMMA3_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% for message in messages %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
+)
+FAMILIES = ("llama", "qwen2", "gemma3")
+
+
+def build_tiny_model(family: str, target: Path, seed: int = 0) -> Path:
+    import torch
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        Gemma3TextConfig,
+        GenerationConfig,
+        LlamaConfig,
+        Qwen2Config,
+    )
+
+    from memo_graph.models.weights import resolve_weights
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_weights(None).base_dir)
+    sizes = dict(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+    )
+    if family == "llama":
+        config = LlamaConfig(vocab_size=len(tokenizer), tie_word_embeddings=True, **sizes)
+    elif family == "qwen2":
+        tokenizer.chat_template = QWEN2_TEMPLATE
+        config = Qwen2Config(vocab_size=len(tokenizer), tie_word_embeddings=True, **sizes)
+    elif family == "gemma3":
+        tokenizer.add_special_tokens(
+            {"additional_special_tokens": ["<start_of_turn>", "<end_of_turn>"]}
+        )
+        tokenizer.chat_template = GEMMA3_TEMPLATE
+        tokenizer.eos_token = "<end_of_turn>"
+        config = Gemma3TextConfig(
+            vocab_size=len(tokenizer), head_dim=16, sliding_window=64, **sizes
+        )
+    else:
+        raise ValueError(family)
+    config.bos_token_id = tokenizer.bos_token_id
+    config.eos_token_id = tokenizer.eos_token_id
+    config.pad_token_id = tokenizer.pad_token_id
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target

@@ -1,0 +1,160 @@
+"""SFT of tiny random models of three families: answer-only labels, artifacts, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from transformers import AutoTokenizer
+
+from memo_graph import LocalChatModel
+from memo_training.artifact import ArtifactError, load_artifact
+from memo_training.config import TrainConfig
+from memo_training.data import DatasetError, QAPair, load_qa_dataset
+from memo_training.encoding import IGNORE_INDEX, AnswerOnlyEncoder
+from memo_training.trainer import train_memory
+
+PAIRS = [
+    ("Who founded the village of Orlenby?", "Mira Talvesk founded Orlenby in 1702."),
+    ("What does the Brask river carry?", "The Brask carries silt from the Quenmoor hills."),
+    ("Where was Ilo Denhart born?", "Ilo Denhart was born in Vessaro."),
+    ("Which guild did Pell Amrow lead?", "Pell Amrow led the Lantern Guild of Orlenby."),
+] * 3
+FAST = TrainConfig(epochs=2, batch_size=4, max_length=128, checkpoint_every=2, learning_rate=1e-3)
+
+
+def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture
+def qa_file(tmp_path: Path) -> Path:
+    rows = [{"question": q, "answer": a, "step": "explicit", "doc_ids": ["d1"]} for q, a in PAIRS]
+    return write_jsonl(tmp_path / "qa.jsonl", rows)
+
+
+def test_labels_are_exactly_the_answer_and_end_of_turn(tiny_family_dir: Path) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(tiny_family_dir)
+    encoder = AnswerOnlyEncoder(tokenizer, max_length=256)
+    for question, answer in PAIRS[:4]:
+        example = encoder.encode(QAPair(question, answer))
+        assert example is not None
+        labelled = [t for t in example.labels if t != IGNORE_INDEX]
+        assert tokenizer.decode(labelled, skip_special_tokens=True) == answer
+        end_of_turn = tokenizer.convert_ids_to_tokens(labelled[-1])
+        assert end_of_turn in ("<|im_end|>", "<end_of_turn>")
+        # Everything before the answer is prompt, and carries no label.
+        first = example.labels.index(labelled[0])
+        assert all(label == IGNORE_INDEX for label in example.labels[:first])
+
+
+def test_long_questions_are_shortened_and_long_answers_dropped(tiny_llama_dir: Path) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    encoder = AnswerOnlyEncoder(tokenizer, max_length=64)
+    long_question = QAPair("Tell me " + "about the river " * 40 + "?", "The Brask.")
+    example = encoder.encode(long_question)
+    assert example is not None and len(example.input_ids) <= 64
+    labelled = [t for t in example.labels if t != IGNORE_INDEX]
+    assert tokenizer.decode(labelled, skip_special_tokens=True) == "The Brask."
+    assert encoder.encode(QAPair("Why?", "Because " * 80)) is None
+    assert dict(encoder.report) == {"question_shortened": 1, "answer_too_long": 1}
+
+
+def test_train_writes_a_loadable_artifact(
+    tiny_family_dir: Path, qa_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "memory"
+    result = train_memory(
+        qa_file, out, base=f"local:{tiny_family_dir}", config=FAST, progress=False
+    )
+    artifact = load_artifact(out)
+    assert artifact.kind == "lora"
+    assert {"adapter_config.json", "adapter_model.safetensors", "memo.json", "README.md"} <= {
+        p.name for p in out.iterdir()
+    }
+    losses = artifact.manifest["metrics"]["epoch_loss"]
+    assert len(losses) == 2 and losses[1] < losses[0], "the loss must fall on repeated data"
+    assert artifact.manifest["dataset"]["pairs"] == len(PAIRS)
+    assert result.report == {}
+    assert not (tmp_path / ".memory.work").exists()
+    # The artifact serves through the embedded chat model: base plus adapter.
+    reply = LocalChatModel(model=str(out), max_tokens=4).invoke(PAIRS[0][0])
+    assert isinstance(reply.content, str)
+    # A finished run started again does nothing.
+    again = train_memory(qa_file, out, base=f"local:{tiny_family_dir}", config=FAST, progress=False)
+    assert again.already_done
+
+
+def test_full_fine_tuning_writes_full_weights(
+    tiny_llama_dir: Path, qa_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "full"
+    config = TrainConfig.from_preset("full", epochs=1, batch_size=4, max_length=128)
+    train_memory(qa_file, out, base=f"local:{tiny_llama_dir}", config=config, progress=False)
+    assert load_artifact(out).kind == "full"
+    assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+
+
+def test_bad_datasets(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    with pytest.raises(DatasetError, match="no dataset at"):
+        load_qa_dataset(tmp_path / "missing.jsonl")
+    empty = write_jsonl(tmp_path / "empty.jsonl", [])
+    with pytest.raises(DatasetError, match="no usable"):
+        load_qa_dataset(empty)
+    blanks = write_jsonl(
+        tmp_path / "blanks.jsonl",
+        [
+            {"question": "", "answer": "x"},
+            {"question": "q", "answer": " "},
+            {"question": "q", "answer": "a"},
+        ],
+    )
+    loaded = load_qa_dataset(blanks)
+    assert len(loaded.pairs) == 1 and dict(loaded.skipped) == {
+        "empty_question": 1,
+        "empty_answer": 1,
+    }
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"question": "q", "answer": "a"}\n{not json\n')
+    with pytest.raises(DatasetError, match="line 2"):
+        load_qa_dataset(broken)
+    wrong = write_jsonl(tmp_path / "wrong.jsonl", [{"q": "x", "a": "y"}])
+    with pytest.raises(DatasetError, match="no 'question' or 'answer'"):
+        load_qa_dataset(wrong)
+    only_long = write_jsonl(
+        tmp_path / "long.jsonl", [{"question": "Why?", "answer": "Because " * 200}]
+    )
+    with pytest.raises(DatasetError, match="fits max_length"):
+        train_memory(
+            only_long, tmp_path / "m", base=f"local:{tiny_llama_dir}", config=FAST, progress=False
+        )
+
+
+def test_training_on_a_memory_is_refused(
+    tiny_llama_dir: Path, qa_file: Path, tmp_path: Path
+) -> None:
+    first = tmp_path / "first"
+    train_memory(qa_file, first, base=f"local:{tiny_llama_dir}", config=FAST, progress=False)
+    with pytest.raises(ArtifactError, match="not a base model"):
+        train_memory(
+            qa_file, tmp_path / "second", base=f"local:{first}", config=FAST, progress=False
+        )
+    with pytest.raises(ArtifactError, match="no memory artifact"):
+        load_artifact(tmp_path / "nowhere")
+
+
+def test_hugging_face_dataset_on_disk(tmp_path: Path) -> None:
+    from datasets import Dataset, DatasetDict
+
+    data = Dataset.from_list([{"question": q, "answer": a, "step": "x"} for q, a in PAIRS])
+    DatasetDict({"train": data}).save_to_disk(str(tmp_path / "ds"))
+    loaded = load_qa_dataset(tmp_path / "ds")
+    assert len(loaded.pairs) == len(PAIRS)
+    assert (
+        loaded.fingerprint
+        == load_qa_dataset(
+            write_jsonl(tmp_path / "same.jsonl", [{"question": q, "answer": a} for q, a in PAIRS])
+        ).fingerprint
+    )
