@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -89,7 +89,7 @@ def train(
         "checkpoint_every": checkpoint_every,
         "seed": seed,
     }
-    overrides = {k: v for k, v in chosen.items() if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in chosen.items() if v is not None}
     try:
         if preset:
             config = TrainConfig.from_preset(preset, **overrides)

@@ -62,9 +62,10 @@ def _load_model(weights: ResolvedWeights, config: TrainConfig, device: torch.dev
     from transformers import AutoModelForCausalLM
 
     bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    model = AutoModelForCausalLM.from_pretrained(
+    model: Any = AutoModelForCausalLM.from_pretrained(
         weights.base_dir, dtype=torch.bfloat16 if bf16 else torch.float32
-    ).to(device)
+    )
+    model = model.to(device)
     model.config.use_cache = False
     if config.method == "lora":
         lora = LoraConfig(
@@ -293,7 +294,7 @@ def _write(
     model.eval()
     if config.method == "lora":
         model.peft_config["default"].base_model_name_or_path = str(weights.base_dir)
-    manifest = {
+    manifest: dict[str, Any] = {
         "kind": config.method,
         "base": {
             "spec": base_spec,
