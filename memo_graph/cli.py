@@ -117,6 +117,74 @@ def train(
     )
 
 
+@app.command()
+def merge(
+    artifacts: Annotated[list[Path], typer.Argument(help="Memory artifacts of one base model.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the merged artifact.")],
+    method: Annotated[
+        str, typer.Option(help="ties, dare_ties, task_arithmetic or linear.")
+    ] = "ties",
+    density: Annotated[float, typer.Option(help="Share of each delta kept (TIES rho).")] = 0.3,
+    weights: Annotated[
+        str | None, typer.Option(help="Comma-separated weight per artifact, e.g. 1,0.5.")
+    ] = None,
+    output: Annotated[str, typer.Option(help="full (exact) or lora (SVD re-factored).")] = "full",
+    rank: Annotated[int, typer.Option(help="Adapter rank when --output lora.")] = 16,
+) -> None:
+    """Merge memory artifacts in parameter space (task vectors against the true base)."""
+    from memo_training.merge import merge_memories
+
+    try:
+        parsed = [float(w) for w in weights.split(",")] if weights else None
+        result = merge_memories(
+            list(artifacts),
+            out,
+            method=method,  # type: ignore[arg-type]
+            density=density,
+            weights=parsed,
+            output=output,  # type: ignore[arg-type]
+            rank=rank,
+        )
+    except (MemoError, ValueError) as exc:
+        _fail(exc)
+        return
+    console.print(f"wrote {out} ({result.kind}, {method}): {result.manifest['metrics']}")
+
+
+@app.command()
+def serve(
+    artifact: Annotated[Path, typer.Argument(help="A memory artifact directory.")],
+    name: Annotated[str, typer.Option(help="Model name clients ask for.")] = "memo",
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    print_only: Annotated[
+        bool, typer.Option("--print-only", help="Only print the command.")
+    ] = False,
+) -> None:
+    """Serve a MEMORY with vLLM (GPU, extra `vllm`); without it, print the command to run."""
+    import subprocess
+
+    from memo_training.artifact import load_artifact
+    from memo_training.serving import client_spec, render, vllm_available, vllm_command
+
+    try:
+        loaded = load_artifact(artifact)
+    except MemoError as exc:
+        _fail(exc)
+        return
+    command = vllm_command(loaded, name=name, host=host, port=port)
+    typer.echo(render(command))  # plain: a wrapped command could not be pasted
+    typer.echo(f"clients: --memory {client_spec(name, host, port)}")
+    if print_only or not vllm_available():
+        if not print_only:
+            console.print(
+                "[dim]vLLM or a GPU is missing here: run the command on a GPU machine "
+                "with pip install 'memo-graph[vllm]'.[/]"
+            )
+        return
+    raise typer.Exit(subprocess.call(command))
+
+
 @app.callback()
 def main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,

@@ -115,3 +115,49 @@ def test_refusals(memories: tuple[Path, Path], tmp_path: Path, tiny_family_dir: 
         merge_memories([tmp_path / "missing"], tmp_path / "y")
     with pytest.raises(ValueError, match="method must be"):
         merge_memories(list(memories), tmp_path / "z", method="average")  # type: ignore[arg-type]
+
+
+def test_cli_merge_and_serve(memories: tuple[Path, Path], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "cli-merged"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "memo_graph.cli",
+            "merge",
+            str(memories[0]),
+            str(memories[1]),
+            "--out",
+            str(out),
+            "--method",
+            "ties",
+            "--density",
+            "0.3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert load_artifact(out).manifest["merge"]["method"] == "ties"
+
+    served = subprocess.run(
+        [sys.executable, "-m", "memo_graph.cli", "serve", str(memories[0]), "--print-only"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode == 0, served.stderr
+    assert "--enable-lora --lora-modules memo=" in served.stdout
+    assert "--max-lora-rank 8" in served.stdout
+    assert "openai-compatible:memo@http://127.0.0.1:8000/v1" in served.stdout
+    full = subprocess.run(
+        [sys.executable, "-m", "memo_graph.cli", "serve", str(out), "--print-only"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert f"vllm serve {out.resolve()} " in full.stdout
