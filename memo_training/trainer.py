@@ -58,7 +58,7 @@ def _device() -> torch.device:
 
 
 def _load_model(weights: ResolvedWeights, config: TrainConfig, device: torch.device) -> Any:
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
     bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -68,14 +68,7 @@ def _load_model(weights: ResolvedWeights, config: TrainConfig, device: torch.dev
     model = model.to(device)
     model.config.use_cache = False
     if config.method == "lora":
-        lora = LoraConfig(
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=config.lora_dropout,
-            target_modules=config.target_modules,
-            task_type="CAUSAL_LM",
-        )
-        model = get_peft_model(model, lora)
+        model = get_peft_model(model, config.lora_config())
     model.train()
     return model
 
@@ -225,7 +218,7 @@ def _optimise(
     accumulation = config.gradient_accumulation
     batches_per_epoch = math.ceil(len(plan) / config.epochs)
     bar = tqdm(total=total_steps, initial=step, disable=not progress, desc="training", unit="step")
-    tokens_seen, started = 0, time.perf_counter()
+    tokens_seen, step_tokens, started = 0, 0, time.perf_counter()
     window_loss, window_tokens = 0.0, 0
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
     for index in range(start, len(plan)):
@@ -238,9 +231,11 @@ def _optimise(
         else:
             loss, labelled = answer_only_loss(model, **batch)
         (loss / accumulation).backward()
-        window_loss += float(loss) * labelled
+        window_loss += float(loss.detach()) * labelled
         window_tokens += labelled
-        tokens_seen += int(batch["attention_mask"].sum())
+        batch_tokens = int(batch["attention_mask"].sum())
+        tokens_seen += batch_tokens
+        step_tokens += batch_tokens
         last = index == len(plan) - 1
         if (index + 1) % accumulation and not last:
             continue
@@ -255,12 +250,13 @@ def _optimise(
             "epoch": index // batches_per_epoch,
             "loss": window_loss / max(window_tokens, 1),
             "lr": scheduler.get_last_lr()[0],
+            "tokens": step_tokens,
             "tokens_per_s": tokens_seen / elapsed if elapsed else 0.0,
         }
         run.log(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}")
         bar.update(1)
-        window_loss, window_tokens = 0.0, 0
+        window_loss, window_tokens, step_tokens = 0.0, 0, 0
         if step % config.checkpoint_every == 0 and not last:
             save_checkpoint(run.checkpoints, model, optimizer, scheduler, step, index + 1)
     bar.close()
@@ -276,6 +272,7 @@ def _summarise(run: _Run) -> dict[str, Any]:
         "steps": len(records),
         "epoch_loss": [sum(v) / len(v) for _, v in sorted(by_epoch.items())],
         "final_loss": records[-1]["loss"] if records else None,
+        "tokens_trained": sum(r["tokens"] for r in records),
         "tokens_per_s": records[-1]["tokens_per_s"] if records else None,
     }
 

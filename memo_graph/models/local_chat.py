@@ -217,6 +217,12 @@ class LocalChatModel(BaseChatModel):
             prompt_ids, params, grammar=grammar, adapter=self._adapter_dir, on_text=on_text
         )
 
+    def _timed_out(self) -> MemoError:
+        return MemoError(
+            f"no reply within timeout={self.timeout}s; raise the timeout or send fewer "
+            "concurrent requests."
+        )
+
     def _result(self, result: GenerationResult) -> ChatResult:
         message = AIMessage(
             content=result.text,
@@ -245,10 +251,7 @@ class LocalChatModel(BaseChatModel):
             return self._result(future.result(timeout=self.timeout))
         except FutureTimeout as exc:
             future.cancel()
-            raise MemoError(
-                f"no reply within timeout={self.timeout}s; raise the timeout or send fewer "
-                "concurrent requests."
-            ) from exc
+            raise self._timed_out() from exc
 
     async def _agenerate(
         self,
@@ -267,10 +270,7 @@ class LocalChatModel(BaseChatModel):
             result = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except asyncio.TimeoutError as exc:
             future.cancel()
-            raise MemoError(
-                f"no reply within timeout={self.timeout}s; raise the timeout or send fewer "
-                "concurrent requests."
-            ) from exc
+            raise self._timed_out() from exc
         return self._result(result)
 
     @staticmethod

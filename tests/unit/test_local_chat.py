@@ -121,3 +121,11 @@ def test_missing_adapter_is_a_clear_error(tiny_llama_dir: Path, tmp_path: Path) 
     model = LocalChatModel(model=str(tiny_llama_dir), adapter=str(tmp_path / "nope"))
     with pytest.raises(MemoError, match="adapter_config.json"):
         model.invoke("hi")
+
+
+async def test_timeout_gives_up_instead_of_hanging(tiny_llama_dir: Path) -> None:
+    slow = LocalChatModel(model=str(tiny_llama_dir), max_tokens=400, timeout=0.001)
+    with pytest.raises(MemoError, match="no reply within timeout"):
+        slow.invoke("Hello there")
+    with pytest.raises(MemoError, match="no reply within timeout"):
+        await slow.ainvoke("Hello there")
