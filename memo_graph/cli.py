@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -101,6 +102,8 @@ def train(
     except (MemoError, ValueError) as exc:
         _fail(exc)
         return
+    if os.environ.get("RANK", "0") != "0":
+        return  # data-parallel workers: the main process reports
     if result.already_done:
         console.print(f"{out} is already a complete memory artifact; nothing to do.")
         return

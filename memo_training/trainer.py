@@ -53,18 +53,43 @@ def normalise_base_spec(base: str) -> tuple[str, ResolvedWeights]:
     return spec, weights
 
 
-def _device() -> torch.device:
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+def _accelerator() -> Any:
+    """One process, or one per GPU under ``accelerate launch``; bf16 where the GPU has it."""
+    from accelerate import Accelerator, DistributedType
+
+    gpu = torch.cuda.is_available()
+    bf16 = gpu and torch.cuda.is_bf16_supported()
+    # cpu=True on a GPU-less machine: processes started by torchrun then train data-parallel
+    # over gloo instead of each running alone.
+    accelerator = Accelerator(mixed_precision="bf16" if bf16 else "no", cpu=not gpu)
+    if accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+        raise ArtifactError(
+            "memo train supports data-parallel training (accelerate launch --multi_gpu); FSDP "
+            "and DeepSpeed are not supported yet. Use a plain multi-GPU accelerate config."
+        )
+    return accelerator
+
+
+class AnswerOnlyLM(torch.nn.Module):
+    """The causal LM with the answer-only loss as its forward, so that a data-parallel wrapper
+    sees (and synchronises) the computation the loss really runs."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        loss, labelled = answer_only_loss(self.model, input_ids, attention_mask, labels)
+        return loss, torch.tensor(labelled, device=loss.device)
 
 
 def _load_model(weights: ResolvedWeights, config: TrainConfig, device: torch.device) -> Any:
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    model: Any = AutoModelForCausalLM.from_pretrained(
-        weights.base_dir, dtype=torch.bfloat16 if bf16 else torch.float32
-    )
+    model: Any = AutoModelForCausalLM.from_pretrained(weights.base_dir, dtype=torch.float32)
     model = model.to(device)
     model.config.use_cache = False
     if config.method == "lora":
@@ -144,11 +169,13 @@ def train_memory(
             "max_length or shorten the answers."
         )
 
+    accelerator = _accelerator()
     run = _Run(out, {"dataset": qa.fingerprint, "base": base_spec, "config": config.to_dict()})
-    run.claim()
+    if accelerator.is_main_process:
+        run.claim()
+    accelerator.wait_for_everyone()
     torch.manual_seed(config.seed)
-    device = _device()
-    model = _load_model(weights, config, device)
+    model = _load_model(weights, config, accelerator.device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         trainable, lr=config.learning_rate, weight_decay=config.weight_decay
@@ -156,7 +183,10 @@ def train_memory(
     plan = plan_batches(
         [len(e.input_ids) for e in examples], config.batch_size, config.epochs, config.seed
     )
-    total_steps = math.ceil(len(plan) / config.gradient_accumulation)
+    # Each process takes every n-th micro-batch; all must take as many, so a ragged end is cut.
+    workers = accelerator.num_processes
+    plan = plan[: len(plan) - len(plan) % workers] if len(plan) >= workers else plan[:workers]
+    total_steps = math.ceil(len(plan) / (workers * config.gradient_accumulation))
     warmup = math.ceil(config.warmup_ratio * total_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_constant(warmup))
 
@@ -165,11 +195,18 @@ def train_memory(
     if state is not None:
         restore(state, model, optimizer, scheduler)
         step, start = int(state["step"]), int(state["micro_batch"])
-        run.trim_metrics(step)
-    elif run.metrics.exists():
+        if accelerator.is_main_process:
+            run.trim_metrics(step)
+    elif accelerator.is_main_process and run.metrics.exists():
         run.metrics.unlink()
+    accelerator.wait_for_everyone()
 
+    wrapped, optimizer = accelerator.prepare(AnswerOnlyLM(model), optimizer)
+    pad_id = (
+        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    )
     metrics = _optimise(
+        wrapped,
         model,
         optimizer,
         scheduler,
@@ -177,18 +214,19 @@ def train_memory(
         plan,
         config,
         run,
-        pad_id=int(
-            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        ),
-        device=device,
+        accelerator,
+        pad_id=int(pad_id),
         step=step,
         start=start,
         total_steps=total_steps,
         progress=progress,
     )
 
-    artifact = _write(out, model, tokenizer, config, qa, base_spec, weights, metrics, report)
-    shutil.rmtree(run.root, ignore_errors=True)
+    if accelerator.is_main_process:
+        _write(out, model, tokenizer, config, qa, base_spec, weights, metrics, report)
+        shutil.rmtree(run.root, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    artifact = load_artifact(out)
     return TrainResult(
         artifact,
         resumed_at_step=step if state is not None else None,
@@ -198,6 +236,7 @@ def train_memory(
 
 
 def _optimise(
+    wrapped: Any,
     model: Any,
     optimizer: Any,
     scheduler: Any,
@@ -205,41 +244,42 @@ def _optimise(
     plan: list[list[int]],
     config: TrainConfig,
     run: _Run,
+    accelerator: Any,
     *,
     pad_id: int,
-    device: torch.device,
     step: int,
     start: int,
     total_steps: int,
     progress: bool,
 ) -> dict[str, Any]:
+    """Run the plan from micro-batch ``start``; ``model`` is the unwrapped module that
+    checkpoints read, ``wrapped`` what the accelerator prepared."""
     from tqdm.auto import tqdm
 
+    main = accelerator.is_main_process
+    workers, rank = accelerator.num_processes, accelerator.process_index
     accumulation = config.gradient_accumulation
     batches_per_epoch = math.ceil(len(plan) / config.epochs)
-    bar = tqdm(total=total_steps, initial=step, disable=not progress, desc="training", unit="step")
+    bar = tqdm(total=total_steps, initial=step, disable=not (progress and main), desc="training",
+               unit="step")  # fmt: skip
     tokens_seen, step_tokens, started = 0, 0, time.perf_counter()
-    window_loss, window_tokens = 0.0, 0
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
-    for index in range(start, len(plan)):
-        batch = {
-            k: v.to(device) for k, v in collate([examples[i] for i in plan[index]], pad_id).items()
-        }
-        if autocast is not None:
-            with autocast:
-                loss, labelled = answer_only_loss(model, **batch)
-        else:
-            loss, labelled = answer_only_loss(model, **batch)
-        (loss / accumulation).backward()
-        window_loss += float(loss.detach()) * labelled
-        window_tokens += labelled
-        batch_tokens = int(batch["attention_mask"].sum())
+    window_loss, window_tokens, in_window = 0.0, 0, 0
+    for group in range(start, len(plan), workers):
+        batch = collate([examples[i] for i in plan[group + rank]], pad_id)
+        batch = {key: value.to(accelerator.device) for key, value in batch.items()}
+        with accelerator.autocast():
+            loss, labelled = wrapped(**batch)
+        accelerator.backward(loss / accumulation)
+        window_loss += float(loss.detach()) * int(labelled)
+        window_tokens += int(labelled)
+        batch_tokens = int(batch["attention_mask"].sum()) * workers
         tokens_seen += batch_tokens
         step_tokens += batch_tokens
-        last = index == len(plan) - 1
-        if (index + 1) % accumulation and not last:
+        in_window += 1
+        last = group + workers >= len(plan)
+        if in_window < accumulation and not last:
             continue
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        accelerator.clip_grad_norm_(wrapped.parameters(), config.max_grad_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -247,19 +287,23 @@ def _optimise(
         elapsed = time.perf_counter() - started
         record = {
             "step": step,
-            "epoch": index // batches_per_epoch,
+            "epoch": group // batches_per_epoch,
             "loss": window_loss / max(window_tokens, 1),
             "lr": scheduler.get_last_lr()[0],
             "tokens": step_tokens,
             "tokens_per_s": tokens_seen / elapsed if elapsed else 0.0,
         }
-        run.log(record)
+        if main:
+            run.log(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}")
         bar.update(1)
-        window_loss, window_tokens, step_tokens = 0.0, 0, 0
+        window_loss, window_tokens, step_tokens, in_window = 0.0, 0, 0, 0
         if step % config.checkpoint_every == 0 and not last:
-            save_checkpoint(run.checkpoints, model, optimizer, scheduler, step, index + 1)
+            if main:
+                save_checkpoint(run.checkpoints, model, optimizer, scheduler, step, group + workers)
+            accelerator.wait_for_everyone()
     bar.close()
+    accelerator.wait_for_everyone()
     return _summarise(run)
 
 
