@@ -19,12 +19,15 @@ from memo_training.config import TrainConfig
 from memo_training.trainer import train_memory
 
 
-def recall(model: LocalChatModel, pairs: list[dict[str, str]]) -> float:
-    """Share of questions answered with exactly the taught answer (normalised)."""
+def recall(model: LocalChatModel, pairs: list[dict[str, str]], show: int = 0) -> float:
+    """Share of questions answered with exactly the taught answer (normalised); prints up to
+    ``show`` misses."""
     replies = model.batch([p["question"] for p in pairs], config={"max_concurrency": 32})
-    return sum(
-        exact_match(str(r.content), p["answer"]) for r, p in zip(replies, pairs, strict=True)
-    ) / len(pairs)
+    hits = [exact_match(str(r.content), p["answer"]) for r, p in zip(replies, pairs, strict=True)]
+    misses = [(p, r.content) for p, r, hit in zip(pairs, replies, hits, strict=True) if not hit]
+    for pair, reply in misses[:show]:
+        print(f"  miss: {pair['question']!r} -> {reply!r} (taught {pair['answer']!r})")
+    return sum(hits) / len(pairs)
 
 
 def memory_config(epochs: int) -> TrainConfig:
@@ -57,7 +60,7 @@ def main() -> None:
         started = time.perf_counter()
         train_memory(data, out, base=args.base, config=memory_config(args.epochs))
         train_s = time.perf_counter() - started
-        trained_em = recall(LocalChatModel(model=str(out), max_tokens=32), pairs)
+        trained_em = recall(LocalChatModel(model=str(out), max_tokens=32), pairs, show=8)
     print_result(
         "memory_recall",
         {
