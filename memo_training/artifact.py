@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from memo_graph.errors import MemoError
+from memo_graph.models.weights import file_digest
 
 MANIFEST = "memo.json"
 FORMAT = "memo-artifact/1"
@@ -46,16 +47,13 @@ class Artifact:
 
 
 def weights_checksum(model_dir: Path) -> str:
-    """sha256 over a model directory's safetensors files (names and bytes), in name order."""
-    digest = hashlib.sha256()
+    """sha256 over a model directory's safetensors files (names and contents), in name order."""
     files = sorted(model_dir.glob("*.safetensors"))
     if not files:
         raise ArtifactError(f"no safetensors weights in {model_dir}")
+    digest = hashlib.sha256()
     for path in files:
-        digest.update(path.name.encode())
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(block)
+        digest.update(f"{path.name}:{file_digest(path)}\n".encode())
     return digest.hexdigest()
 
 

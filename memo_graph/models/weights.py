@@ -7,6 +7,7 @@ leaves a half-written model and two processes loading for the first time convert
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -69,12 +70,19 @@ def locate_embedded_gguf() -> Path:
     )
 
 
-def _file_digest(path: Path) -> str:
+@functools.lru_cache(maxsize=64)
+def _digest_of(path: Path, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, computed once per process for a given size and modification time."""
+    stat = path.stat()
+    return _digest_of(path.resolve(), stat.st_size, stat.st_mtime_ns)
 
 
 def _check_gguf_header(path: Path) -> None:
@@ -124,7 +132,7 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
 def hf_dir_from_gguf(gguf_path: Path) -> Path:
     """Return a safetensors directory converted from ``gguf_path``, converting on first use."""
     _check_gguf_header(gguf_path)
-    key = f"{gguf_path.stem}-{_file_digest(gguf_path)[:16]}"
+    key = f"{gguf_path.stem}-{file_digest(gguf_path)[:16]}"
     root = cache_root() / "models"
     final = root / key
     if (final / _COMPLETE_MARKER).is_file():
