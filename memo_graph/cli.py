@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -186,6 +186,93 @@ def serve(
             )
         return
     raise typer.Exit(subprocess.call(command))
+
+
+def _memory_spec(memory: str) -> str:
+    """A directory given to --memory means a memory artifact loaded in process."""
+    if memory == "local" or ":" in memory.split("/")[0]:
+        return memory
+    return f"local:{memory}"
+
+
+@app.command()
+def ask(
+    query: Annotated[str, typer.Argument(help="The question to answer.")],
+    memory: Annotated[
+        str,
+        typer.Option(help="A memory artifact directory, or a spec (openai-compatible:NAME@URL)."),
+    ] = "local",
+    executive: Annotated[str, typer.Option(help="EXECUTIVE spec: local, openai:MODEL, ...")] = (
+        "local"
+    ),
+    identification_turns: Annotated[int, typer.Option(help="Entity identification budget.")] = 7,
+    seeking_turns: Annotated[int, typer.Option(help="Answer seeking budget.")] = 8,
+    memory_format: Annotated[str, typer.Option(help="text or json.")] = "text",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the output state as JSON.")] = (
+        False
+    ),
+) -> None:
+    """Answer a question through the three-stage protocol: the EXECUTIVE asks the MEMORY."""
+    import asyncio
+    import json
+
+    from memo_graph.protocol import ProtocolContext, graph
+
+    async def run(context: ProtocolContext) -> dict[str, Any]:
+        final: dict[str, Any] = {}
+        async for _, mode, chunk in graph.astream(
+            {"query": query},
+            {"recursion_limit": context.recursion_limit()},
+            context=context,
+            stream_mode=["custom", "values"],
+            subgraphs=True,
+        ):
+            if mode == "custom" and not as_json:
+                _print_exchange(cast(dict[str, Any], chunk)["exchange"])
+            elif mode == "values":
+                final = cast(dict[str, Any], chunk)
+        return final
+
+    try:
+        context = ProtocolContext(
+            executive=executive,
+            memory=_memory_spec(memory),
+            memory_reply_format=memory_format,  # type: ignore[arg-type]
+            identification_turns=identification_turns,
+            seeking_turns=seeking_turns,
+        )
+        out = asyncio.run(run(context))
+    except MemoError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    console.print(f"\n[bold]answer:[/] {out.get('answer', '')}")
+    console.print(f"[bold]justification:[/] {out.get('justification', '')}")
+    if out.get("entity"):
+        state = "confirmed" if out.get("identified") else "best candidate"
+        console.print(f"[bold]entity:[/] {out['entity']} ({state})")
+    for error in out.get("errors", []):
+        console.print(f"[yellow]note:[/] {error}")
+    cost = out.get("cost", {})
+    console.print(
+        f"[dim]executive: {cost.get('executive_calls', 0)} calls, "
+        f"{cost.get('executive_input_tokens', 0)} tokens in, "
+        f"{cost.get('executive_output_tokens', 0)} out; memory: {cost.get('memory_calls', 0)} "
+        f"questions; {cost.get('wall_s', 0):.1f}s[/]"
+    )
+
+
+def _print_exchange(exchange: dict[str, Any]) -> None:
+    if not exchange["sent"]:
+        console.print(
+            f"[dim]{exchange['stage']:>14}  not sent (dead end): {exchange['question']}[/]"
+        )
+        return
+    style = "green" if exchange["confident"] else "red"
+    console.print(f"[dim]{exchange['stage']:>14}[/]  [bold]Q:[/] {exchange['question']}")
+    console.print(f"{'':>14}  [{style}]A: {exchange['answer']}[/]")
 
 
 @app.callback()

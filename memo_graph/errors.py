@@ -21,3 +21,15 @@ class ModelLoadError(MemoError):
 
 class StructuredOutputError(MemoError, ValueError):
     """A JSON schema cannot be enforced, or a reply could not complete it."""
+
+
+class ProtocolSettingsError(MemoError, ValueError):
+    """A protocol setting (budget, temperature, model spec) is out of range."""
+
+
+class ProtocolInputError(MemoError, ValueError):
+    """The query given to the protocol graph cannot be asked."""
+
+
+class ExecutiveUnavailableError(MemoError):
+    """The EXECUTIVE model could not be reached or failed outright (not a parse failure)."""

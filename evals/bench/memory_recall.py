@@ -1,7 +1,7 @@
 """Can a trained MEMORY recall what it was taught? 200 QA pairs about invented people (no base
 model can know them): exact match on the training questions after SFT vs the untrained base.
 
-    python -m evals.bench.memory_recall [--pairs 200] [--epochs 10] [--base local]
+    python -m evals.bench.memory_recall [--pairs 200] [--epochs 16] [--base local]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def memory_config(epochs: int) -> TrainConfig:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pairs", type=int, default=200)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--base", default="local")
     parser.add_argument("--out", type=Path, default=None, help="Keep the artifact here.")
     args = parser.parse_args()

@@ -3,7 +3,7 @@ and on B for A alone, B alone, their TIES (rho=0.3) and linear merges, and one m
 on A+B; training tokens for K = 2..10 corpora when each new corpus is merged (grows as K) vs when
 everything is retrained (grows as K squared); merge time and peak memory.
 
-    python -m evals.bench.merge [--pairs 100] [--epochs 10] [--base local]
+    python -m evals.bench.merge [--pairs 100] [--epochs 16] [--base local]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _merge(parents: list[Path], out: Path, method: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pairs", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--base", default="local")
     args = parser.parse_args()
     set_a = invented_pairs(args.pairs, seed=21)

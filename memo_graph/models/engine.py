@@ -117,6 +117,7 @@ class LocalEngine:
         self._closing_walk = ClosingWalk(self.tokenizer, self.vocab_size)
         self._adapters: dict[Path, str] = {}
         self.decode_calls = 0  # batches decoded so far; tests and benchmarks read it
+        self.gather_window_s = 0.01
         self._queue: queue.Queue[GenerationRequest] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -180,9 +181,11 @@ class LocalEngine:
     def _serve_forever(self) -> None:
         while True:
             batch = [self._queue.get()]
+            # Linger briefly: the requests of one batch() call arrive a few ms apart (each
+            # renders its prompt on its own thread) and should be decoded together.
             while len(batch) < self.max_batch_size:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(self._queue.get(timeout=self.gather_window_s))
                 except queue.Empty:
                     break
             live = [r for r in batch if not r.future.cancelled()]

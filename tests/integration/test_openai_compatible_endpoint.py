@@ -4,31 +4,24 @@ loopback. Skipped when llama-cpp-python's server is not installed (its build tak
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from memo_graph import resolve_chat_model
+from memo_graph.memory import MemoryTool
 from memo_graph.models.weights import locate_embedded_gguf
+from tests.servers import free_port, wait_until_up
 
 pytest.importorskip("llama_cpp.server.app", reason="pip install 'memo-graph[llamacpp]'")
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -52,15 +45,7 @@ def endpoint() -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/models", timeout=2).read()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("llama.cpp server did not start") from None
-                time.sleep(0.5)
+        wait_until_up(server, f"{base}/models", "llama.cpp server", timeout=120)
         yield base
     finally:
         server.terminate()
@@ -87,7 +72,26 @@ def test_vllm_alias_and_json_mode(endpoint: str) -> None:
 
 def test_server_down_fails_fast() -> None:
     llm = resolve_chat_model(
-        f"openai-compatible:smollm2@http://127.0.0.1:{_free_port()}/v1", max_retries=0, timeout=5
+        f"openai-compatible:smollm2@http://127.0.0.1:{free_port()}/v1", max_retries=0, timeout=5
     )
     with pytest.raises(Exception, match="(?i)connect"):
         llm.invoke("hi")
+
+
+def test_memory_tool_over_the_endpoint(endpoint: str) -> None:
+    """The MEMORY tool's endpoint backend (what `vllm serve --lora-modules` gives) batches
+    questions as concurrent requests to the server."""
+    tool = MemoryTool.from_endpoint(endpoint, "smollm2", temperature=0.0, max_tokens=24)
+    message = tool.invoke(
+        {
+            "type": "tool_call",
+            "id": "c1",
+            "name": tool.name,
+            "args": {"questions": ["What is the capital of France?", "What is 2 + 2?"]},
+        }
+    )
+    assert "Paris" in message.content
+    assert [r["question"] for r in message.artifact] == [
+        "What is the capital of France?",
+        "What is 2 + 2?",
+    ]

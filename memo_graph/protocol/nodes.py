@@ -1,0 +1,401 @@
+"""The protocol's nodes. Each stage turn is one node run: the EXECUTIVE decides, the graph
+checks the decision against the budgets and rules, then the MEMORY is asked."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+from pydantic import BaseModel
+
+from memo_graph.errors import ExecutiveUnavailableError, MemoError, ProtocolInputError
+from memo_graph.memory.backend import MAX_QUESTION_CHARS, MemoryBackend
+from memo_graph.models.structured import StructuredCaller
+from memo_graph.models.temperature import with_temperature
+from memo_graph.protocol import prompts
+from memo_graph.protocol.context import ProtocolContext
+from memo_graph.protocol.rules import (
+    best_candidate,
+    dead_questions,
+    is_dead,
+    is_dropped,
+    normalise,
+    rank_candidates,
+)
+from memo_graph.protocol.schemas import (
+    FinalAnswer,
+    IdentificationStep,
+    SeekingStep,
+    grounding_plan,
+)
+from memo_graph.protocol.state import (
+    Candidate,
+    Cost,
+    Exchange,
+    ProtocolState,
+    Stage,
+    add_cost,
+)
+
+
+@lru_cache(maxsize=16)
+def _executive_from_spec(spec: str, max_tokens: int) -> BaseChatModel:
+    from memo_graph.models.spec import resolve_chat_model
+
+    return resolve_chat_model(spec, max_tokens=max_tokens)
+
+
+@lru_cache(maxsize=16)
+def _memory_from_spec(spec: str, reply_format: Literal["text", "json"]) -> MemoryBackend:
+    return MemoryBackend.from_spec(spec, reply_format=reply_format)
+
+
+class ProtocolRoles:
+    """The models the nodes talk to: the ones given here, else those the context names."""
+
+    def __init__(
+        self, executive: BaseChatModel | None = None, memory: MemoryBackend | None = None
+    ) -> None:
+        self._executive = executive
+        self._memory = memory
+
+    def executive(self, context: ProtocolContext, temperature: float) -> BaseChatModel:
+        model = self._executive or _executive_from_spec(
+            context.executive, context.executive_max_tokens
+        )
+        return with_temperature(model, temperature)
+
+    def memory(self, context: ProtocolContext) -> MemoryBackend:
+        return self._memory or _memory_from_spec(context.memory, context.memory_reply_format)
+
+
+def _context(runtime: Runtime[ProtocolContext]) -> ProtocolContext:
+    return runtime.context if runtime.context is not None else ProtocolContext()
+
+
+def _checked_query(query: Any, context: ProtocolContext) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise ProtocolInputError("the query is empty; pass {'query': 'your question'}.")
+    query = query.strip()
+    if len(query) > context.max_query_chars:
+        raise ProtocolInputError(
+            f"the query has {len(query)} characters, more than max_query_chars="
+            f"{context.max_query_chars}; shorten it or raise the limit in the context."
+        )
+    return query
+
+
+def _distinct(questions: list[str]) -> list[str]:
+    kept: dict[str, str] = {}
+    for question in questions:
+        if question.strip():
+            kept.setdefault(normalise(question), question.strip())
+    return list(kept.values())
+
+
+def _rank(
+    context: ProtocolContext,
+    candidates: list[Candidate],
+    proposed: list[str],
+    trail: list[Exchange],
+    confirmed: str = "",
+) -> list[Candidate]:
+    return rank_candidates(
+        candidates,
+        proposed,
+        trail,
+        demote_after=context.demote_after,
+        drop_after=context.drop_after,
+        confirmed=confirmed,
+    )
+
+
+def _unsent(stage: Stage, question: str, target: str) -> Exchange:
+    return Exchange(
+        stage=stage,
+        question=question,
+        answer="",
+        reasoning="not sent: the MEMORY already said it does not know this several times",
+        confident=False,
+        target=target,
+        sent=False,
+    )
+
+
+def _recorded(state: ProtocolState, update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` with its new exchanges, cost and errors appended to the state's record."""
+    return {
+        **update,
+        "trail": [*state.get("trail", []), *update.get("trail", [])],
+        "cost": add_cost(state.get("cost"), update.get("cost")),
+        "errors": [*state.get("errors", []), *update.get("errors", [])],
+    }
+
+
+class ProtocolNodes:
+    """Node functions bound to one set of roles."""
+
+    def __init__(self, roles: ProtocolRoles) -> None:
+        self.roles = roles
+
+    # ------------------------------------------------------------------ the two roles
+    async def _ask_executive(
+        self,
+        context: ProtocolContext,
+        stage: str,
+        schema: type[BaseModel],
+        system: str,
+        user: str,
+        temperature: float,
+    ) -> tuple[Any, Cost, list[str]]:
+        """(parsed reply or None, cost, errors)."""
+        caller = StructuredCaller(
+            self.roles.executive(context, temperature), schema, retries=context.executive_retries
+        )
+        try:
+            reply = await caller.ainvoke([SystemMessage(system), HumanMessage(user)])
+        except MemoError:
+            raise
+        except Exception as exc:
+            raise ExecutiveUnavailableError(
+                f"the EXECUTIVE ({context.executive}) failed at the {stage} stage: "
+                f"{type(exc).__name__}: {exc}. Check its API key, endpoint and model name."
+            ) from exc
+        cost = Cost(
+            executive_calls=reply.attempts,
+            executive_input_tokens=reply.input_tokens,
+            executive_output_tokens=reply.output_tokens,
+        )
+        errors = []
+        if reply.value is None:
+            errors.append(
+                f"{stage}: the executive's reply was unusable after {reply.attempts} attempts "
+                f"({reply.error}); went on without it"
+            )
+        return reply.value, cost, errors
+
+    async def _ask_memory(
+        self,
+        context: ProtocolContext,
+        runtime: Runtime[ProtocolContext],
+        stage: Stage,
+        questions: list[str],
+        target: str = "",
+    ) -> tuple[list[Exchange], Cost]:
+        temperature = {
+            "grounding": context.memory_grounding_temperature,
+            "identification": context.memory_identification_temperature,
+            "seeking": context.memory_seeking_temperature,
+        }[stage]
+        started = time.perf_counter()
+        replies = await self.roles.memory(context).aanswer(
+            questions, temperature=temperature, max_concurrency=context.memory_concurrency
+        )
+        spent = time.perf_counter() - started
+        exchanges = [
+            Exchange(
+                stage=stage,
+                question=reply.question,
+                answer=reply.answer,
+                reasoning=reply.reasoning,
+                confident=reply.confident,
+                target=target,
+                sent=True,
+            )
+            for reply in replies
+        ]
+        for exchange in exchanges:
+            runtime.stream_writer({"exchange": dict(exchange)})
+        return exchanges, Cost(memory_calls=len(questions), stage_seconds={stage: spent})
+
+    def _notebook(self, state: ProtocolState, context: ProtocolContext) -> str:
+        trail = state.get("trail", [])
+        parts = [
+            prompts.render_query(state["query"]),
+            prompts.render_candidates(state.get("candidates", []), state.get("known_facts", [])),
+            prompts.render_exchanges(trail),
+            prompts.render_dead_questions(dead_questions(trail, context.dead_end_after)),
+        ]
+        return "\n\n".join(p for p in parts if p)
+
+    # ------------------------------------------------------------------ stage 1
+    async def grounding(
+        self, state: ProtocolState, runtime: Runtime[ProtocolContext]
+    ) -> dict[str, Any]:
+        context = _context(runtime)
+        query = _checked_query(state.get("query"), context)
+        started_at = time.time()
+        plan, cost, errors = await self._ask_executive(
+            context,
+            "grounding",
+            grounding_plan(context.max_subquestions),
+            prompts.GROUNDING.format(limit=context.max_subquestions),
+            prompts.render_query(query),
+            context.grounding_temperature,
+        )
+        questions = _distinct(plan.sub_questions if plan else [])[: context.max_subquestions]
+        questions = questions or [query[:MAX_QUESTION_CHARS]]
+        exchanges, memory_cost = await self._ask_memory(context, runtime, "grounding", questions)
+        return {
+            "query": query,
+            "started_at": started_at,
+            "sub_questions": questions,
+            "identification_turn": 0,
+            "seeking_turn": 0,
+            "candidates": [],
+            "known_facts": [],
+            "entity": "",
+            "identified": False,
+            "trail": exchanges,
+            "cost": add_cost(cost, memory_cost),
+            "errors": errors,
+        }
+
+    # ------------------------------------------------------------------ stage 2
+    async def identification(
+        self, state: ProtocolState, runtime: Runtime[ProtocolContext]
+    ) -> Command[Literal["identification", "answer_seeking"]]:
+        context = _context(runtime)
+        trail = list(state.get("trail", []))
+        candidates: list[Candidate] = list(state.get("candidates", []))
+        turn = state.get("identification_turn", 0)
+        if turn >= context.identification_turns:
+            return Command(goto="answer_seeking", update={"entity": best_candidate(candidates)})
+        step, cost, errors = await self._ask_executive(
+            context,
+            "identification",
+            IdentificationStep,
+            prompts.IDENTIFICATION.format(turns_left=context.identification_turns - turn),
+            self._notebook(state, context),
+            context.identification_temperature,
+        )
+        turn += 1
+        update: dict[str, Any] = {"identification_turn": turn, "cost": cost, "errors": errors}
+        if step is None:
+            update["entity"] = best_candidate(candidates)
+            return Command(goto="answer_seeking", update=_recorded(state, update))
+        candidates = _rank(context, candidates, step.candidates, trail)
+        update["known_facts"] = list(step.known_facts)
+        confirmed = best_candidate(candidates) if step.decision == "confirm" else ""
+        if confirmed:
+            update["candidates"] = _rank(context, candidates, [], trail, confirmed)
+            update.update(entity=confirmed, identified=True)
+            return Command(goto="answer_seeking", update=_recorded(state, update))
+        question = step.question.strip()
+        if step.decision != "ask":  # gave up, or confirmed with every candidate dropped
+            update.update(candidates=candidates, entity=best_candidate(candidates))
+            return Command(goto="answer_seeking", update=_recorded(state, update))
+        if question:
+            target = "" if is_dropped(step.target, candidates) else step.target.strip()
+            if is_dead(question, trail, context.dead_end_after):
+                update["trail"] = [_unsent("identification", question, target)]
+            else:
+                exchanges, memory_cost = await self._ask_memory(
+                    context, runtime, "identification", [question], target
+                )
+                update["trail"] = exchanges
+                update["cost"] = add_cost(cost, memory_cost)
+                trail.extend(exchanges)
+        candidates = _rank(context, candidates, [], trail)
+        update["candidates"] = candidates
+        if turn < context.identification_turns:
+            return Command(goto="identification", update=_recorded(state, update))
+        update["entity"] = best_candidate(candidates)
+        return Command(goto="answer_seeking", update=_recorded(state, update))
+
+    # ------------------------------------------------------------------ stage 3
+    async def seek(
+        self, state: ProtocolState, runtime: Runtime[ProtocolContext]
+    ) -> Command[Literal["seek", "synthesize"]]:
+        context = _context(runtime)
+        trail = list(state.get("trail", []))
+        candidates: list[Candidate] = list(state.get("candidates", []))
+        entity = state.get("entity", "")
+        turn = state.get("seeking_turn", 0)
+        if turn >= context.seeking_turns:
+            return Command(goto="synthesize")
+        turns_left = context.seeking_turns - turn
+        system = (
+            prompts.SEEKING.format(entity=entity, turns_left=turns_left)
+            if entity
+            else prompts.SEEKING_NO_ENTITY.format(turns_left=turns_left)
+        )
+        step, cost, errors = await self._ask_executive(
+            context,
+            "seeking",
+            SeekingStep,
+            system,
+            self._notebook(state, context),
+            context.seeking_temperature,
+        )
+        turn += 1
+        update: dict[str, Any] = {"seeking_turn": turn, "cost": cost, "errors": errors}
+        if step is None or step.decision == "answer":
+            return Command(goto="synthesize", update=_recorded(state, update))
+        proposed = step.entity.strip()
+        if step.decision == "pivot" and proposed and not is_dropped(proposed, candidates):
+            entity = proposed
+            candidates = _rank(context, candidates, [entity], trail)
+        question = step.question.strip()
+        if question and entity and normalise(entity) not in normalise(question):
+            question = f"About {entity}: {question}"
+        if question:
+            if is_dead(question, trail, context.dead_end_after):
+                update["trail"] = [_unsent("seeking", question, entity)]
+            else:
+                exchanges, memory_cost = await self._ask_memory(
+                    context, runtime, "seeking", [question], entity
+                )
+                update["trail"] = exchanges
+                update["cost"] = add_cost(cost, memory_cost)
+                trail.extend(exchanges)
+        if candidates:
+            candidates = _rank(context, candidates, [], trail)
+            if entity and is_dropped(entity, candidates):  # the drop rule holds here too
+                entity = best_candidate(candidates) or entity
+        update.update(candidates=candidates, entity=entity)
+        goto: Literal["seek", "synthesize"] = (
+            "seek" if turn < context.seeking_turns else "synthesize"
+        )
+        return Command(goto=goto, update=_recorded(state, update))
+
+    async def synthesize(
+        self, state: ProtocolState, runtime: Runtime[ProtocolContext]
+    ) -> dict[str, Any]:
+        context = _context(runtime)
+        trail = state.get("trail", [])
+        entity = state.get("entity", "")
+        notes = [prompts.render_query(state["query"])]
+        if entity:
+            notes.append(f"The query is about: {entity}")
+        notes.append(prompts.render_exchanges(trail, confident_only=True))
+        final, cost, errors = await self._ask_executive(
+            context,
+            "final answer",
+            FinalAnswer,
+            prompts.FINAL,
+            "\n\n".join(notes),
+            context.final_temperature,
+        )
+        if final is not None:
+            answer, justification = final.answer.strip(), final.justification.strip()
+        else:
+            known = [e for e in trail if e["sent"] and e["confident"]]
+            answer = entity or (known[-1]["answer"] if known else "I could not find the answer.")
+            justification = (
+                "The executive's final reply was unusable; this is the best remaining "
+                + ("candidate." if entity else "MEMORY reply." if known else "guess.")
+            )
+        wall_s = round(time.time() - state.get("started_at", time.time()), 3)
+        update = {
+            "answer": answer,
+            "justification": justification,
+            "cost": add_cost(cost, Cost(wall_s=wall_s)),
+            "errors": errors,
+        }
+        return _recorded(state, update)
