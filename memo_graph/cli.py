@@ -188,6 +188,111 @@ def serve(
     raise typer.Exit(subprocess.call(command))
 
 
+@app.command()
+def synthesize(
+    corpus: Annotated[
+        str, typer.Argument(help="Directory, glob or file of documents, or a saved HF dataset.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (resumable).")],
+    generator: Annotated[str, typer.Option(help="GENERATOR spec: local, openai:MODEL, ...")] = (
+        "local"
+    ),
+    steps: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated steps to run (default all five), for ablations."),
+    ] = None,
+    chunk_size: Annotated[int, typer.Option(help="Chunk length in --chunk-unit.")] = 400,
+    chunk_overlap: Annotated[int, typer.Option()] = 40,
+    chunk_unit: Annotated[str, typer.Option(help="tokens or words.")] = "tokens",
+    concurrency: Annotated[int, typer.Option(help="GENERATOR calls at once.")] = 4,
+    temperature: Annotated[float, typer.Option()] = 1.1,
+    top_p: Annotated[float, typer.Option()] = 0.95,
+    max_tokens: Annotated[int, typer.Option(help="Most tokens per GENERATOR reply.")] = 1024,
+) -> None:
+    """Turn a corpus into a reflection-QA dataset (five steps, by the GENERATOR). Run the same
+    command again after a crash: finished GENERATOR calls are not redone."""
+    import asyncio
+
+    from rich.progress import Progress
+
+    from memo_graph.synthesis import STEPS, SynthesisContext, graph
+
+    async def run(context: SynthesisContext) -> dict[str, Any]:
+        final: dict[str, Any] = {}
+        with Progress(console=console) as progress:
+            bars: dict[str, Any] = {}
+            async for _, mode, chunk in graph.astream(
+                {"source": corpus, "out": str(out)},
+                context=context,
+                stream_mode=["custom", "values"],
+                subgraphs=True,
+            ):
+                event = cast(dict[str, Any], chunk)
+                if mode == "values":
+                    final = event
+                elif "total" in event:
+                    bars[event["step"]] = progress.add_task(event["step"], total=event["total"])
+                elif "advance" in event:
+                    progress.advance(bars[event["step"]])
+        return final
+
+    try:
+        context = SynthesisContext(
+            generator=generator,
+            steps=[s.strip() for s in steps.split(",")] if steps else list(STEPS),
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            chunk_unit=chunk_unit,  # type: ignore[arg-type]
+            concurrency=concurrency,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+        )
+        result = asyncio.run(run(context))
+    except MemoError as exc:
+        _fail(exc)
+        return
+    _print_synthesis_report(result["report"])
+    console.print(f"wrote {result['pairs']} QA pairs: {result['dataset']} and {result['jsonl']}")
+    if result["pairs"] == 0:
+        console.print(
+            "[bold red]error:[/] no QA pair came out; the drops above say why (a GENERATOR too "
+            "small for the schema, or --max-tokens too low)."
+        )
+        raise typer.Exit(code=1)
+
+
+def _print_synthesis_report(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    ingestion = report["ingestion"]
+    skipped = ", ".join(f"{n} {why}" for why, n in ingestion["skipped"].items()) or "none"
+    console.print(
+        f"{ingestion['documents']} documents, {ingestion['chunks']} chunks; skipped: {skipped}"
+    )
+    table = Table("step", "in", "out", "calls", "cached", "tokens in/out", "seconds", "drops")
+    from memo_graph.synthesis import STEPS
+
+    for step in STEPS:
+        row = report[step]
+        if not row["ran"]:
+            table.add_row(step, "-", "-", "-", "-", "-", "-", "turned off")
+            continue
+        drops = ", ".join(f"{n} {why}" for why, n in row["drops"].items())
+        table.add_row(
+            step,
+            str(row["items_in"]),
+            str(row["items_out"]),
+            str(row["generator_calls"]),
+            str(row["cached_calls"]),
+            f"{row['input_tokens']}/{row['output_tokens']}",
+            f"{row['seconds']:.1f}",
+            drops,
+        )
+    console.print(table)
+    console.print(f"duplicate questions dropped: {report['deduplication']['dropped']}")
+
+
 def _memory_spec(memory: str) -> str:
     """A directory given to --memory means a memory artifact loaded in process."""
     if memory == "local" or ":" in memory.split("/")[0]:

@@ -7,10 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -18,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from memo_graph.errors import MemoError
+from memo_graph.files import staged_directory
 from memo_graph.models.weights import file_digest
 
 MANIFEST = "memo.json"
@@ -118,21 +116,6 @@ def model_card(manifest: dict[str, Any]) -> str:
     if metrics:
         lines.append(f"- metrics: {json.dumps(metrics)}")
     return "\n".join(lines) + "\n"
-
-
-@contextlib.contextmanager
-def staged_directory(final: Path) -> Iterator[Path]:
-    """Yield an empty staging directory beside ``final``; on success rename it to ``final``."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        yield staging
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_artifact(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from memo_graph.errors import MemoError
+from memo_graph.synthesis.output import DATASET_DIR
 
 
 class DatasetError(MemoError, ValueError):
@@ -86,6 +87,9 @@ def _read_rows(path: Path) -> Iterable[Mapping[str, Any]]:
             f"no dataset at {path}; pass the directory `memo synthesize` wrote or a .jsonl file."
         )
     if path.is_dir():
+        written_by_synthesis = path / DATASET_DIR
+        if written_by_synthesis.is_dir() and not (path / "dataset_dict.json").exists():
+            path = written_by_synthesis
         return _rows_from_disk(path)
     if path.suffix == ".jsonl":
         return _rows_from_jsonl(path)

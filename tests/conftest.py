@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import SERVER_LOGS
 from tests.tiny_models import FAMILIES, build_tiny_model
 
 os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
@@ -32,3 +33,13 @@ def embedded_dir() -> Path:
     from memo_graph.models.weights import resolve_weights
 
     return resolve_weights(None).base_dir
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report: pytest.TestReport = yield
+    module = getattr(item, "module", None)
+    log = SERVER_LOGS.get(module.__name__) if module is not None else None
+    if report.failed and log is not None and log.exists():
+        report.sections.append(("server log, last lines", log.read_text(errors="replace")[-6000:]))
+    return report

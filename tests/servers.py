@@ -6,6 +6,10 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
+
+# Test module name -> log file of the server it started; failing tests show its tail.
+SERVER_LOGS: dict[str, Path] = {}
 
 
 def free_port() -> int:

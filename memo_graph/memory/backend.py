@@ -146,7 +146,7 @@ class MemoryBackend:
     async def _ask_json(
         self, model: BaseChatModel, questions: list[str], limit: int
     ) -> list[MemoryReply]:
-        caller = StructuredCaller(model, MemoryAnswer, retries=1)
+        caller = await asyncio.to_thread(StructuredCaller, model, MemoryAnswer, 1)
         gate = asyncio.Semaphore(limit)
 
         async def ask(question: str) -> MemoryReply:

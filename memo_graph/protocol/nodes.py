@@ -3,6 +3,7 @@ checks the decision against the budgets and rules, then the MEMORY is asked."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from functools import lru_cache
 from typing import Any, Literal
@@ -154,8 +155,13 @@ class ProtocolNodes:
         temperature: float,
     ) -> tuple[Any, Cost, list[str]]:
         """(parsed reply or None, cost, errors)."""
-        caller = StructuredCaller(
-            self.roles.executive(context, temperature), schema, retries=context.executive_retries
+        # Resolving a spec and compiling a grammar block (weights are read, files hashed).
+        caller = await asyncio.to_thread(
+            lambda: StructuredCaller(
+                self.roles.executive(context, temperature),
+                schema,
+                retries=context.executive_retries,
+            )
         )
         try:
             reply = await caller.ainvoke([SystemMessage(system), HumanMessage(user)])
@@ -192,8 +198,9 @@ class ProtocolNodes:
             "identification": context.memory_identification_temperature,
             "seeking": context.memory_seeking_temperature,
         }[stage]
+        backend = await asyncio.to_thread(self.roles.memory, context)
         started = time.perf_counter()
-        replies = await self.roles.memory(context).aanswer(
+        replies = await backend.aanswer(
             questions, temperature=temperature, max_concurrency=context.memory_concurrency
         )
         spent = time.perf_counter() - started
@@ -212,6 +219,20 @@ class ProtocolNodes:
         for exchange in exchanges:
             runtime.stream_writer({"exchange": dict(exchange)})
         return exchanges, Cost(memory_calls=len(questions), stage_seconds={stage: spent})
+
+    async def _ask_unless_dead(
+        self,
+        context: ProtocolContext,
+        runtime: Runtime[ProtocolContext],
+        stage: Stage,
+        question: str,
+        target: str,
+        trail: list[Exchange],
+    ) -> tuple[list[Exchange], Cost]:
+        """Ask one question, unless the MEMORY already said too often that it does not know."""
+        if is_dead(question, trail, context.dead_end_after):
+            return [_unsent(stage, question, target)], Cost()
+        return await self._ask_memory(context, runtime, stage, [question], target)
 
     def _notebook(self, state: ProtocolState, context: ProtocolContext) -> str:
         trail = state.get("trail", [])
@@ -292,15 +313,11 @@ class ProtocolNodes:
             return Command(goto="answer_seeking", update=_recorded(state, update))
         if question:
             target = "" if is_dropped(step.target, candidates) else step.target.strip()
-            if is_dead(question, trail, context.dead_end_after):
-                update["trail"] = [_unsent("identification", question, target)]
-            else:
-                exchanges, memory_cost = await self._ask_memory(
-                    context, runtime, "identification", [question], target
-                )
-                update["trail"] = exchanges
-                update["cost"] = add_cost(cost, memory_cost)
-                trail.extend(exchanges)
+            exchanges, memory_cost = await self._ask_unless_dead(
+                context, runtime, "identification", question, target, trail
+            )
+            update.update(trail=exchanges, cost=add_cost(cost, memory_cost))
+            trail.extend(exchanges)
         candidates = _rank(context, candidates, [], trail)
         update["candidates"] = candidates
         if turn < context.identification_turns:
@@ -345,15 +362,11 @@ class ProtocolNodes:
         if question and entity and normalise(entity) not in normalise(question):
             question = f"About {entity}: {question}"
         if question:
-            if is_dead(question, trail, context.dead_end_after):
-                update["trail"] = [_unsent("seeking", question, entity)]
-            else:
-                exchanges, memory_cost = await self._ask_memory(
-                    context, runtime, "seeking", [question], entity
-                )
-                update["trail"] = exchanges
-                update["cost"] = add_cost(cost, memory_cost)
-                trail.extend(exchanges)
+            exchanges, memory_cost = await self._ask_unless_dead(
+                context, runtime, "seeking", question, entity, trail
+            )
+            update.update(trail=exchanges, cost=add_cost(cost, memory_cost))
+            trail.extend(exchanges)
         if candidates:
             candidates = _rank(context, candidates, [], trail)
             if entity and is_dropped(entity, candidates):  # the drop rule holds here too

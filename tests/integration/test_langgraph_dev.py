@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 
-from tests.servers import free_port, wait_until_up
+from tests.servers import SERVER_LOGS, free_port, wait_until_up
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -35,6 +35,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail("the langgraph CLI is missing: pip install -e '.[dev]'")
     port = free_port()
     log = tmp_path_factory.mktemp("langgraph-dev") / "server.log"  # outside the watched tree
+    SERVER_LOGS[__name__] = log
     env = {k: v for k, v in os.environ.items() if not k.startswith("LANGSMITH_")}
     env.update(LANGGRAPH_CLI_NO_ANALYTICS="1", LANGSMITH_TRACING="false")
     with log.open("wb") as sink:
@@ -66,11 +67,16 @@ async def client(server_url: str) -> AsyncIterator[Any]:
     yield get_client(url=server_url, api_key=None)
 
 
-async def test_studio_lists_the_memo_graph(client: Any) -> None:
-    assistants = await client.assistants.search(graph_id="memo")
-    assert assistants, "langgraph.json must declare the memo graph"
+@pytest.mark.parametrize(
+    ("graph_id", "setting"), [("memo", "identification_turns"), ("synthesis", "chunk_overlap")]
+)
+async def test_studio_lists_the_graph_and_its_settings(
+    client: Any, graph_id: str, setting: str
+) -> None:
+    assistants = await client.assistants.search(graph_id=graph_id)
+    assert assistants, f"langgraph.json must declare the {graph_id} graph"
     schemas = await client.assistants.get_schemas(assistants[0]["assistant_id"])
-    assert "identification_turns" in str(schemas.get("context_schema"))
+    assert setting in str(schemas.get("context_schema"))
 
 
 async def test_runs_wait_returns_the_answer_and_trail(client: Any) -> None:
@@ -110,3 +116,20 @@ async def test_bad_settings_fail_the_run_with_the_reason(client: Any) -> None:
     await client.runs.join(thread["thread_id"], run["run_id"])
     finished = await client.runs.get(thread["thread_id"], run["run_id"])
     assert finished["status"] == "error"
+
+
+async def test_synthesis_runs_on_the_server(client: Any, tmp_path: Path) -> None:
+    (tmp_path / "curie.txt").write_text("Marie Curie was born in Warsaw in 1867.")
+    out = tmp_path / "out"
+    context = {
+        "steps": ["extraction"],
+        "chunk_unit": "words",
+        "chunk_size": 50,
+        "chunk_overlap": 5,
+        "max_tokens": 64,
+    }
+    source = {"source": str(tmp_path / "curie.txt"), "out": str(out)}
+    result = await client.runs.wait(None, "synthesis", input=source, context=context)
+    assert result["report"]["extraction"]["generator_calls"] >= 2
+    assert result["report"]["consolidation"]["ran"] is False
+    assert (out / "report.json").exists() and (out / "qa.jsonl").exists()

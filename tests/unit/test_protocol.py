@@ -121,8 +121,6 @@ async def test_a_targeted_candidate_is_demoted_then_dropped_and_never_confirmed(
 
 
 async def test_demoted_after_two_targeted_unknowns() -> None:
-    executive = ScriptedChatModel(reply=NEVER_STOPS)
-
     def identification(_: list[BaseMessage]) -> dict[str, Any]:
         return {
             "known_facts": ["born in Brask"],

@@ -1,0 +1,105 @@
+"""Settings and state of the synthesis graph."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from typing_extensions import TypedDict
+
+from memo_graph.errors import MemoError
+
+STEPS = ("extraction", "consolidation", "verification", "entity_surfacing", "cross_document")
+
+
+class SynthesisSettingsError(MemoError, ValueError):
+    """A synthesis setting is out of range."""
+
+
+@dataclass(kw_only=True)
+class SynthesisContext:
+    """The GENERATOR, the chunking and the steps to run (the paper's values by default)."""
+
+    generator: str = field(
+        default="local", metadata={"description": "GENERATOR spec: local, openai:MODEL, ..."}
+    )
+    steps: list[str] = field(
+        default_factory=lambda: list(STEPS),
+        metadata={"description": "Steps to run; leave one out for an ablation."},
+    )
+    chunk_size: int = 400
+    chunk_overlap: int = 40
+    chunk_unit: Literal["tokens", "words"] = "tokens"
+    concurrency: int = field(default=4, metadata={"description": "GENERATOR calls at once."})
+    temperature: float = 1.1
+    top_p: float = 0.95
+    max_tokens: int = 1024
+    retries: int = field(default=2, metadata={"description": "Retries of unparsable output."})
+    max_cross_links: int = field(
+        default=50, metadata={"description": "Shared names or years used by step 5, at most."}
+    )
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.steps) - set(STEPS))
+        if unknown:
+            raise SynthesisSettingsError(
+                f"unknown steps {unknown}; choose among {', '.join(STEPS)}"
+            )
+        if "extraction" not in self.steps:
+            raise SynthesisSettingsError("the extraction step feeds every other one: keep it")
+        for name in ("chunk_size", "concurrency", "max_tokens", "max_cross_links"):
+            if getattr(self, name) < 1:
+                raise SynthesisSettingsError(f"{name} must be 1 or more, got {getattr(self, name)}")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise SynthesisSettingsError(
+                f"chunk_overlap must lie in [0, chunk_size), got {self.chunk_overlap}"
+            )
+        if self.chunk_unit not in ("tokens", "words"):
+            raise SynthesisSettingsError(
+                f"chunk_unit must be 'tokens' or 'words', not {self.chunk_unit!r}"
+            )
+        if self.retries < 0:
+            raise SynthesisSettingsError(f"retries must be 0 or more, got {self.retries}")
+        if not self.generator.strip():
+            raise SynthesisSettingsError("the generator spec is empty; write e.g. 'local'")
+
+
+def merge_reports(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    return {**(left or {}), **(right or {})}
+
+
+class SynthesisInput(TypedDict):
+    source: str
+    """A directory, glob or file of documents, or a Hugging Face dataset on disk."""
+    out: str
+    """Directory for the dataset, the JSONL export, the report and the call cache."""
+
+
+class SynthesisOutput(TypedDict, total=False):
+    dataset: str
+    jsonl: str
+    report_path: str
+    pairs: int
+    report: Annotated[dict[str, Any], merge_reports]
+
+
+class SynthesisState(SynthesisInput, SynthesisOutput, total=False):
+    documents: list[dict[str, Any]]
+    chunks: list[dict[str, Any]]
+    extraction: list[dict[str, Any]]
+    consolidation: list[dict[str, Any]]
+    verification: list[dict[str, Any]]
+    entity_surfacing: list[dict[str, Any]]
+    cross_document: list[dict[str, Any]]
+
+
+class StepState(SynthesisState, total=False):
+    """A step subgraph's own state: its work items and their results."""
+
+    work_items: list[dict[str, Any]]
+    results: Annotated[list[dict[str, Any]], operator.add]
+
+
+class WorkItem(TypedDict):
+    work_item: dict[str, Any]

@@ -1,0 +1,262 @@
+"""The work of the five synthesis steps, one item (a chunk, a document, a link) at a time. Each
+returns its QA pairs, with provenance, and what it spent and dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from memo_graph.synthesis import prompts
+from memo_graph.synthesis.generator import Generator, StepStats
+from memo_graph.synthesis.links import entity_profiles, groups_sharing_a_key, mentioning
+from memo_graph.synthesis.schemas import QA, QAList, SourcedQA, SourcedQAList, Verdicts
+
+Pair = dict[str, Any]
+Chunk = dict[str, Any]
+CHECK_BATCH = 10
+CROSS_BATCH = 20
+
+
+def make_pair(
+    qa: QA | SourcedQA,
+    step: str,
+    document_ids: Sequence[str],
+    chunk_ids: Sequence[str],
+    generator: str,
+) -> Pair:
+    return {
+        "question": qa.question.strip(),
+        "answer": qa.answer.strip(),
+        "step": step,
+        "document_ids": sorted(set(document_ids)),
+        "chunk_ids": sorted(set(chunk_ids)),
+        "generator": generator,
+    }
+
+
+def _usable(qa: QA | SourcedQA, stats: StepStats) -> bool:
+    if qa.question.strip() and qa.answer.strip():
+        return True
+    stats.drops["empty question or answer"] += 1
+    return False
+
+
+def _facts(pairs: Sequence[Pair]) -> str:
+    return prompts.numbered([(p["question"], p["answer"]) for p in pairs])
+
+
+def _sources_of(pairs: Sequence[Pair], numbers: Sequence[int]) -> list[Pair]:
+    return [pairs[n - 1] for n in numbers if 1 <= n <= len(pairs)]
+
+
+# ---------------------------------------------------------------------- 1. extraction
+async def extract(generator: Generator, chunk: Chunk) -> tuple[list[Pair], StepStats]:
+    """Explicit and implied facts of one chunk, the two requests in parallel."""
+    stats = StepStats(items_in=1)
+    source = prompts.document_block(chunk["title"], chunk["text"])
+    replies = await asyncio.gather(
+        generator.ask(QAList, prompts.EXPLICIT, source, stats),
+        generator.ask(QAList, prompts.IMPLIED, source, stats),
+    )
+    pairs: list[Pair] = []
+    for kind, (value, _) in zip(("explicit", "implied"), replies, strict=True):
+        if value is None:
+            stats.drops[f"{kind} extraction: invalid generator output"] += 1
+            continue
+        pairs.extend(
+            make_pair(qa, "extraction", [chunk["document_id"]], [chunk["id"]], generator.spec)
+            for qa in value.pairs
+            if _usable(qa, stats)
+        )
+    stats.items_out = len(pairs)
+    return pairs, stats
+
+
+# ---------------------------------------------------------------------- 2. consolidation
+async def consolidate(generator: Generator, pairs: Sequence[Pair]) -> tuple[list[Pair], StepStats]:
+    """Multi-fact pairs from the pairs of one document that share a name or a year."""
+    stats = StepStats(items_in=len(pairs))
+    groups = [[pairs[i] for i in group] for group in groups_sharing_a_key(pairs)]
+    replies = await asyncio.gather(
+        *(generator.ask(SourcedQAList, prompts.CONSOLIDATE, _facts(g), stats) for g in groups)
+    )
+    merged = []
+    for group, (value, _) in zip(groups, replies, strict=True):
+        if value is None:
+            stats.drops["invalid generator output"] += 1
+            continue
+        for qa in value.pairs:
+            if not _usable(qa, stats):
+                continue
+            used = _sources_of(group, qa.sources) or list(group)
+            merged.append(
+                make_pair(
+                    qa,
+                    "consolidation",
+                    [d for p in used for d in p["document_ids"]],
+                    [c for p in used for c in p["chunk_ids"]],
+                    generator.spec,
+                )
+            )
+    stats.items_out = len(merged)
+    return merged, stats
+
+
+# ---------------------------------------------------------------------- 3. verification
+async def _problems(
+    generator: Generator, batch: Sequence[Pair], stats: StepStats
+) -> list[list[str]] | None:
+    """Per pair, what keeps it from standing alone; None when the checker's reply is unusable."""
+    value, _ = await generator.ask(Verdicts, prompts.CHECK, _facts(batch), stats)
+    if value is None:
+        return None
+    found: list[list[str]] = [[] for _ in batch]
+    for verdict in value.verdicts:
+        if 1 <= verdict.number <= len(batch):
+            found[verdict.number - 1] = sorted(set(verdict.problems))
+    return found
+
+
+async def _rewrite(
+    generator: Generator,
+    pair: Pair,
+    problems: list[str],
+    chunks: dict[str, Chunk],
+    stats: StepStats,
+) -> Pair | None:
+    sources = "\n\n".join(
+        prompts.document_block(chunks[c]["title"], chunks[c]["text"])
+        for c in pair["chunk_ids"]
+        if c in chunks
+    )
+    request = (
+        f"{sources}\n\nPair to repair (problems: {', '.join(problems)}):\n"
+        f"Q: {pair['question']}\nA: {pair['answer']}"
+    )
+    value, _ = await generator.ask(QA, prompts.REWRITE, request, stats)
+    if value is None or not _usable(value, stats):
+        return None
+    return {**pair, "question": value.question.strip(), "answer": value.answer.strip()}
+
+
+async def verify(
+    generator: Generator, pairs: Sequence[Pair], chunks: dict[str, Chunk]
+) -> tuple[list[Pair], StepStats]:
+    """Check the pairs of one document; rewrite those that fail from their source chunks and
+    check again; drop what still fails, with its reason."""
+    stats = StepStats(items_in=len(pairs))
+    kept: list[Pair] = []
+    for start in range(0, len(pairs), CHECK_BATCH):
+        batch = list(pairs[start : start + CHECK_BATCH])
+        problems = await _problems(generator, batch, stats)
+        if problems is None:
+            kept.extend(batch)
+            stats.drops["kept unchecked (invalid checker output)"] += len(batch)
+            continue
+        failing = [(p, found) for p, found in zip(batch, problems, strict=True) if found]
+        kept.extend(p for p, found in zip(batch, problems, strict=True) if not found)
+        rewritten = await asyncio.gather(
+            *(_rewrite(generator, p, found, chunks, stats) for p, found in failing)
+        )
+        repaired = [r for r in rewritten if r is not None]
+        if len(repaired) < len(failing):
+            stats.drops["rewrite failed"] += len(failing) - len(repaired)
+        if not repaired:
+            continue
+        still = await _problems(generator, repaired, stats)
+        for pair, found in zip(repaired, still or [[] for _ in repaired], strict=True):
+            if found:
+                stats.drops[f"still not self-contained: {', '.join(found)}"] += 1
+            else:
+                kept.append(pair)
+    stats.items_out = len(kept)
+    return kept, stats
+
+
+# ---------------------------------------------------------------------- 4. entity surfacing
+async def surface(generator: Generator, pairs: Sequence[Pair]) -> tuple[list[Pair], StepStats]:
+    """Questions that describe an entity of one document without naming it; the answer names
+    it. Cures the reversal curse: facts become reachable from their attributes."""
+    stats = StepStats(items_in=len(pairs))
+    profiles = entity_profiles(pairs)
+    requests = [
+        f"Entity: {name}\nIts facts:\n{_facts([pairs[i] for i in members])}"
+        for name, members in profiles
+    ]
+    replies = await asyncio.gather(
+        *(generator.ask(QAList, prompts.SURFACE, r, stats) for r in requests)
+    )
+    surfaced = []
+    for (name, members), (value, _) in zip(profiles, replies, strict=True):
+        if value is None:
+            stats.drops["invalid generator output"] += 1
+            continue
+        profile = [pairs[i] for i in members]
+        for qa in value.pairs:
+            if not _usable(qa, stats):
+                continue
+            if name.lower() in qa.question.lower():
+                stats.drops["question names the entity"] += 1
+            elif name.lower() not in qa.answer.lower():
+                stats.drops["answer does not name the entity"] += 1
+            else:
+                surfaced.append(
+                    make_pair(
+                        qa,
+                        "entity_surfacing",
+                        [d for p in profile for d in p["document_ids"]],
+                        [c for p in profile for c in p["chunk_ids"]],
+                        generator.spec,
+                    )
+                )
+    stats.items_out = len(surfaced)
+    return surfaced, stats
+
+
+# ---------------------------------------------------------------------- 5. cross-document
+def cross_links(
+    pairs_by_document: dict[str, list[Pair]], shared: dict[str, list[str]], limit: int
+) -> list[dict[str, Any]]:
+    """Work items of step 5: per shared key, an anchor pair from its first document and up to
+    20 pairs about the same key from the other documents."""
+    links = []
+    for key, documents in shared.items():
+        anchor_pairs = mentioning(pairs_by_document[documents[0]], key)
+        others = [p for d in documents[1:] for p in mentioning(pairs_by_document[d], key)]
+        if anchor_pairs and others:
+            links.append({"key": key, "facts": [anchor_pairs[0], *others[:CROSS_BATCH]]})
+        if len(links) >= limit:
+            break
+    return links
+
+
+async def cross_document(
+    generator: Generator, key: str, facts: Sequence[Pair]
+) -> tuple[list[Pair], StepStats]:
+    stats = StepStats(items_in=1)
+    request = f"Shared between the documents: {key}\nFacts:\n{_facts(facts)}"
+    value, _ = await generator.ask(SourcedQAList, prompts.CROSS, request, stats)
+    if value is None:
+        stats.drops["invalid generator output"] += 1
+        return [], stats
+    linked = []
+    for qa in value.pairs:
+        if not _usable(qa, stats):
+            continue
+        used = _sources_of(facts, qa.sources)
+        documents = {d for p in used for d in p["document_ids"]}
+        if len(documents) < 2:
+            stats.drops["single-document pair"] += 1
+            continue
+        linked.append(
+            make_pair(
+                qa,
+                "cross_document",
+                sorted(documents),
+                [c for p in used for c in p["chunk_ids"]],
+                generator.spec,
+            )
+        )
+    stats.items_out = len(linked)
+    return linked, stats
