@@ -19,6 +19,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
+from memo_graph.errors import StructuredOutputError
+
 T = TypeVar("T", bound=BaseModel)
 
 _FENCED_JSON = re.compile(r"```(?:json)?\s*(\{.*\})\s*```", re.DOTALL)
@@ -105,7 +107,10 @@ class StructuredCaller:
     async def _attempt(self, messages: list[BaseMessage]) -> tuple[Any, Any, str | None]:
         """(raw message, parsed value, error); a transport error propagates."""
         if self._native is not None:
-            out = await self._native.ainvoke(messages)
+            try:
+                out = await self._native.ainvoke(messages)
+            except StructuredOutputError as exc:  # the model could not complete the schema
+                return None, None, str(exc)
             raw, parsed, failure = out.get("raw"), out.get("parsed"), out.get("parsing_error")
             if failure is None and parsed is None:
                 failure = "the model returned no structured reply"

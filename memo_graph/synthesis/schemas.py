@@ -9,14 +9,6 @@ from pydantic import BaseModel, Field, StringConstraints
 Question = Annotated[str, StringConstraints(max_length=300)]
 Answer = Annotated[str, StringConstraints(max_length=1000)]
 
-PROBLEMS = (
-    "unresolved_pronoun",
-    "relative_time",
-    "refers_to_source",
-    "vague_reference",
-    "missing_context",
-    "incomplete_answer",
-)
 Problem = Literal[
     "unresolved_pronoun",
     "relative_time",

@@ -35,6 +35,17 @@ def make_pair(
     }
 
 
+def pair_from(qa: QA | SourcedQA, step: str, sources: Sequence[Pair], generator: str) -> Pair:
+    """A new pair whose provenance is the union of the pairs it was built from."""
+    return make_pair(
+        qa,
+        step,
+        [d for p in sources for d in p["document_ids"]],
+        [c for p in sources for c in p["chunk_ids"]],
+        generator,
+    )
+
+
 def _usable(qa: QA | SourcedQA, stats: StepStats) -> bool:
     if qa.question.strip() and qa.answer.strip():
         return True
@@ -90,15 +101,7 @@ async def consolidate(generator: Generator, pairs: Sequence[Pair]) -> tuple[list
             if not _usable(qa, stats):
                 continue
             used = _sources_of(group, qa.sources) or list(group)
-            merged.append(
-                make_pair(
-                    qa,
-                    "consolidation",
-                    [d for p in used for d in p["document_ids"]],
-                    [c for p in used for c in p["chunk_ids"]],
-                    generator.spec,
-                )
-            )
+            merged.append(pair_from(qa, "consolidation", used, generator.spec))
     stats.items_out = len(merged)
     return merged, stats
 
@@ -201,15 +204,7 @@ async def surface(generator: Generator, pairs: Sequence[Pair]) -> tuple[list[Pai
             elif name.lower() not in qa.answer.lower():
                 stats.drops["answer does not name the entity"] += 1
             else:
-                surfaced.append(
-                    make_pair(
-                        qa,
-                        "entity_surfacing",
-                        [d for p in profile for d in p["document_ids"]],
-                        [c for p in profile for c in p["chunk_ids"]],
-                        generator.spec,
-                    )
-                )
+                surfaced.append(pair_from(qa, "entity_surfacing", profile, generator.spec))
     stats.items_out = len(surfaced)
     return surfaced, stats
 
@@ -245,18 +240,9 @@ async def cross_document(
         if not _usable(qa, stats):
             continue
         used = _sources_of(facts, qa.sources)
-        documents = {d for p in used for d in p["document_ids"]}
-        if len(documents) < 2:
+        if len({d for p in used for d in p["document_ids"]}) < 2:
             stats.drops["single-document pair"] += 1
             continue
-        linked.append(
-            make_pair(
-                qa,
-                "cross_document",
-                sorted(documents),
-                [c for p in used for c in p["chunk_ids"]],
-                generator.spec,
-            )
-        )
+        linked.append(pair_from(qa, "cross_document", used, generator.spec))
     stats.items_out = len(linked)
     return linked, stats
