@@ -9,7 +9,7 @@ entity).
    per chunk, QA pairs per step, the share of answers whose content words all appear in their
    source chunks, and the number of cross-document pairs.
 
-    python -m evals.bench.synthesis [--passages 20] [--timed-chunks 6] [--concurrency 8]
+    python -m evals.bench.synthesis [--passages 20] [--timed-chunks 4] [--concurrency 8]
 """
 
 from __future__ import annotations
@@ -142,9 +142,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--passages", type=int, default=20)
-    parser.add_argument("--timed-chunks", type=int, default=6)
+    parser.add_argument("--timed-chunks", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--max-tokens", type=int, default=320)
     parser.add_argument(
         "--temperature",
         type=float,

@@ -4,6 +4,7 @@ returns its QA pairs, with provenance, and what it spent and dropped."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -107,18 +108,41 @@ async def consolidate(generator: Generator, pairs: Sequence[Pair]) -> tuple[list
 
 
 # ---------------------------------------------------------------------- 3. verification
+# What no self-contained question says, whatever the checker thinks.
+_SOURCE_REFERENCE = re.compile(
+    r"\b(?:this|the above|the given|the following) (?:text|document|passage|article|excerpt)\b"
+    r"|\bthe (?:passage|excerpt)\b",
+    re.IGNORECASE,
+)
+_RELATIVE_TIME = re.compile(
+    r"\b(?:last|next) (?:year|month|week)\b|\b(?:yesterday|today|tomorrow)\b", re.IGNORECASE
+)
+
+
+def rule_problems(pair: Pair) -> set[str]:
+    """Self-containment problems plain patterns can see in a question."""
+    problems = set()
+    if _SOURCE_REFERENCE.search(pair["question"]):
+        problems.add("refers_to_source")
+    if _RELATIVE_TIME.search(pair["question"]):
+        problems.add("relative_time")
+    return problems
+
+
 async def _problems(
     generator: Generator, batch: Sequence[Pair], stats: StepStats
-) -> list[list[str]] | None:
-    """Per pair, what keeps it from standing alone; None when the checker's reply is unusable."""
+) -> list[list[str]]:
+    """Per pair, what keeps it from standing alone: the checker's verdicts (when its reply is
+    usable) joined with :func:`rule_problems`."""
     value, _ = await generator.ask(Verdicts, prompts.CHECK, _facts(batch), stats)
+    found: list[set[str]] = [rule_problems(pair) for pair in batch]
     if value is None:
-        return None
-    found: list[list[str]] = [[] for _ in batch]
+        stats.drops["checked by rules only (invalid checker output)"] += len(batch)
+        return [sorted(problems) for problems in found]
     for verdict in value.verdicts:
         if 1 <= verdict.number <= len(batch):
-            found[verdict.number - 1] = sorted(set(verdict.problems))
-    return found
+            found[verdict.number - 1].update(verdict.problems)
+    return [sorted(problems) for problems in found]
 
 
 async def _rewrite(
@@ -153,10 +177,6 @@ async def verify(
     for start in range(0, len(pairs), CHECK_BATCH):
         batch = list(pairs[start : start + CHECK_BATCH])
         problems = await _problems(generator, batch, stats)
-        if problems is None:
-            kept.extend(batch)
-            stats.drops["kept unchecked (invalid checker output)"] += len(batch)
-            continue
         failing = [(p, found) for p, found in zip(batch, problems, strict=True) if found]
         kept.extend(p for p, found in zip(batch, problems, strict=True) if not found)
         rewritten = await asyncio.gather(
@@ -168,7 +188,7 @@ async def verify(
         if not repaired:
             continue
         still = await _problems(generator, repaired, stats)
-        for pair, found in zip(repaired, still or [[] for _ in repaired], strict=True):
+        for pair, found in zip(repaired, still, strict=True):
             if found:
                 stats.drops[f"still not self-contained: {', '.join(found)}"] += 1
             else:
