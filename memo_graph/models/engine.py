@@ -336,17 +336,19 @@ class LocalEngine:
             chosen[index] = order.gather(-1, picks[:, None]).squeeze(-1)
         for i in constrained:
             matcher = rows[i].matcher
-            if matcher is not None and self._must_close(rows[i], matcher):
+            if matcher is not None and self._must_close(rows[i], matcher, int(chosen[i])):
                 walk_token = self._closing_walk.next_token(matcher, rows[i].lex)
                 if walk_token is not None:
                     chosen[i] = walk_token
         return chosen
 
-    def _must_close(self, row: _Row, matcher: xgr.GrammarMatcher) -> bool:
-        """Whether a JSON reply must follow its closing walk now to end inside its budget."""
+    def _must_close(self, row: _Row, matcher: xgr.GrammarMatcher, candidate: int) -> bool:
+        """Whether a JSON reply must follow its closing walk now to end inside its budget:
+        judged after ``candidate``, the token chosen for this step, since one token (a "{" in
+        an array of objects) can lengthen the walk by many."""
         if not row.closing and row.remaining <= _CLOSING_HORIZON:
-            needed = self._closing_walk.length(matcher, row.lex, row.remaining)
-            row.closing = needed + _CLOSING_MARGIN >= row.remaining
+            needed = self._closing_walk.length_after(matcher, row.lex, candidate, row.remaining)
+            row.closing = 1 + needed + _CLOSING_MARGIN >= row.remaining
         return row.closing
 
     @staticmethod

@@ -19,7 +19,8 @@ import xgrammar as xgr
 
 # Preferred single-character tokens, tried in order; the first one the grammar allows wins.
 _IN_STRING = ('"',)
-_OUTSIDE_STRING = ("}", "]", '"', "0", ",", "[", "{")
+# "," before "0": a "0" can always extend a number, so preferring it would never end one.
+_OUTSIDE_STRING = ("}", "]", '"', ",", "0", "[", "{")
 
 
 @dataclass
@@ -100,7 +101,21 @@ class ClosingWalk:
 
     def length(self, matcher: xgr.GrammarMatcher, lex: JsonLexState, limit: int) -> int:
         """Tokens the walk needs to complete the grammar from here; ``limit + 1`` if more."""
+        return self._walk(matcher.fork(), copy.deepcopy(lex), limit)
+
+    def length_after(
+        self, matcher: xgr.GrammarMatcher, lex: JsonLexState, token_id: int, limit: int
+    ) -> int:
+        """Tokens the walk needs once ``token_id`` is taken; ``limit + 1`` if more, or if the
+        grammar refuses the token."""
         trial, trial_lex = matcher.fork(), copy.deepcopy(lex)
+        if not trial.accept_token(token_id):
+            return limit + 1
+        trial_lex.feed(self.piece(token_id))
+        return self._walk(trial, trial_lex, limit)
+
+    def _walk(self, trial: xgr.GrammarMatcher, trial_lex: JsonLexState, limit: int) -> int:
+        """Follow the walk on ``trial`` (a fork, consumed) and count its tokens."""
         for steps in range(limit + 1):
             if trial.is_completed():
                 return steps

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TypedDict
 
 import pytest
+import torch
 from pydantic import BaseModel, Field
 
 from memo_graph import LocalChatModel, StructuredOutputError
@@ -94,6 +95,29 @@ def test_a_looping_reply_still_ends_as_a_valid_object(tiny_llama_dir: Path) -> N
         assert isinstance(out["parsed"]["meta"]["n"], int)
         assert out["raw"].usage_metadata["output_tokens"] <= 40
         assert out["raw"].response_metadata["finish_reason"] == "length"
+
+
+class Numbered(BaseModel):
+    number: int
+    notes: list[str] = Field(max_length=4)
+
+
+class NumberedList(BaseModel):
+    items: list[Numbered] = Field(max_length=20)
+
+
+@pytest.mark.parametrize("budget", [24, 64, 100])
+def test_sampled_arrays_of_objects_and_numbers_end_inside_the_budget(
+    tiny_llama_dir: Path, budget: int
+) -> None:
+    """A sampled "{" near the end of the budget opens a whole new object, and a number can grow
+    digit by digit: the walk must account for both."""
+    torch.manual_seed(0)
+    model = LocalChatModel(model=str(tiny_llama_dir), max_tokens=budget, temperature=1.0)
+    replies = model.with_structured_output(NumberedList, include_raw=True).batch(["Go."] * 6)
+    for out in replies:
+        assert out["parsing_error"] is None, out["raw"].content
+        assert out["raw"].usage_metadata["output_tokens"] <= budget
 
 
 def test_json_mode_on_a_random_model_ends_as_an_object(tiny_llama_dir: Path) -> None:
