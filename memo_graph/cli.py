@@ -9,6 +9,7 @@ from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from memo_graph.errors import MemoError
 
@@ -263,8 +264,6 @@ def synthesize(
 
 
 def _print_synthesis_report(report: dict[str, Any]) -> None:
-    from rich.table import Table
-
     ingestion = report["ingestion"]
     skipped = ", ".join(f"{n} {why}" for why, n in ingestion["skipped"].items()) or "none"
     console.print(
@@ -378,6 +377,96 @@ def _print_exchange(exchange: dict[str, Any]) -> None:
     style = "green" if exchange["confident"] else "red"
     console.print(f"[dim]{exchange['stage']:>14}[/]  [bold]Q:[/] {exchange['question']}")
     console.print(f"{'':>14}  [{style}]A: {exchange['answer']}[/]")
+
+
+@app.command(name="eval")
+def evaluate(
+    benchmark: Annotated[
+        str, typer.Option(help="invented, musique, narrativeqa, browsecomp-plus or generic.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the report.")],
+    data: Annotated[Path | None, typer.Option(help="The benchmark's local files.")] = None,
+    systems: Annotated[
+        str, typer.Option(help="Comma-separated: memo, bm25, dense, closed_book, oracle, hipporag.")
+    ] = "memo,bm25,dense,closed_book,oracle",
+    executive: Annotated[str, typer.Option(help="EXECUTIVE spec (also the RAG reader).")] = (
+        "local"
+    ),
+    judge: Annotated[str, typer.Option(help="Judge spec, or 'none' for EM and F1 only.")] = (
+        "local"
+    ),
+    generator: Annotated[str, typer.Option(help="GENERATOR spec for MEMO's synthesis.")] = (
+        "local"
+    ),
+    memory: Annotated[
+        str | None,
+        typer.Option(help="Use this memory artifact (or spec) for MEMO instead of building one."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="First N questions only.")] = None,
+    negatives: Annotated[
+        int | None, typer.Option(help="Noise test: K negative documents per evidence document.")
+    ] = None,
+    k: Annotated[int, typer.Option(help="Passages retrieved by the RAG systems.")] = 5,
+    steps: Annotated[str | None, typer.Option(help="Synthesis steps for MEMO.")] = None,
+    generator_max_tokens: Annotated[
+        int, typer.Option(help="Most tokens per GENERATOR reply in MEMO's synthesis.")
+    ] = 1024,
+    epochs: Annotated[int, typer.Option(help="MEMORY training epochs.")] = 3,
+    identification_turns: Annotated[int, typer.Option()] = 7,
+    seeking_turns: Annotated[int, typer.Option()] = 8,
+) -> None:
+    """Compare MEMO with RAG and closed-book baselines on a benchmark, through LangSmith
+    (offline unless LANGSMITH_API_KEY is set). Finished work is reused when run again."""
+    import asyncio
+
+    from evals.pipeline import EvalSettings, evaluate
+    from evals.report import SUMMARY_COLUMNS
+    from evals.systems import MemoSettings
+    from memo_graph.synthesis import STEPS
+    from memo_training.config import TrainConfig
+
+    try:
+        settings = EvalSettings(
+            benchmark=benchmark,
+            out=out,
+            data=data,
+            systems=[s.strip() for s in systems.split(",") if s.strip()],
+            executive=executive,
+            judge=None if judge == "none" else judge,
+            limit=limit,
+            negatives=negatives,
+            k=k,
+            memo=MemoSettings(
+                generator=generator,
+                memory=_memory_spec(memory) if memory else None,
+                steps=steps.split(",") if steps else list(STEPS),
+                synthesis={"max_tokens": generator_max_tokens},
+                training=TrainConfig(epochs=epochs),
+                protocol={
+                    "executive": executive,
+                    "identification_turns": identification_turns,
+                    "seeking_turns": seeking_turns,
+                },
+            ),
+        )
+        result, files = asyncio.run(
+            evaluate(settings, progress=lambda line: console.print(f"[dim]{line}[/]"))
+        )
+    except (MemoError, ValueError) as exc:
+        _fail(exc)
+        return
+    table = Table(*SUMMARY_COLUMNS[:-1])
+    for row in result.summary:
+        table.add_row(*(_cell(row.get(c)) for c in SUMMARY_COLUMNS[:-1]))
+    console.print(table)
+    for name, path in files.items():
+        console.print(f"[dim]{name}: {path}[/]")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 @app.callback()

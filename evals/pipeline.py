@@ -1,0 +1,78 @@
+"""``memo eval`` as a function: resolve the models, build the systems, run, write the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from evals.benchmarks import load_benchmark
+from evals.judge import Judge
+from evals.report import write_report
+from evals.runner import EvaluationResult, run_evaluation
+from evals.systems import MemoSettings, build_systems
+from memo_graph.models.spec import resolve_chat_model
+
+
+@dataclass
+class EvalSettings:
+    benchmark: str
+    out: Path
+    data: Path | None = None
+    systems: list[str] = field(
+        default_factory=lambda: ["memo", "bm25", "dense", "closed_book", "oracle"]
+    )
+    executive: str = "local"
+    judge: str | None = "local"
+    """A judge spec, or None for no LLM judge (EM and F1 only)."""
+    limit: int | None = None
+    negatives: int | None = None
+    k: int = 5
+    max_tokens: int = 512
+    memo: MemoSettings = field(default_factory=MemoSettings)
+
+
+@dataclass
+class Models:
+    """Model instances that replace the specs (tests pass scripted models here)."""
+
+    executive: BaseChatModel | None = None
+    judge: BaseChatModel | None = None
+    generator: BaseChatModel | None = None
+
+
+async def evaluate(
+    settings: EvalSettings, models: Models | None = None, progress: Any = print
+) -> tuple[EvaluationResult, dict[str, Path]]:
+    models = models or Models()
+    benchmark = load_benchmark(settings.benchmark, settings.data)
+    executive = models.executive or resolve_chat_model(
+        settings.executive, max_tokens=settings.max_tokens, temperature=0.0
+    )
+    judge_model = models.judge
+    if judge_model is None and settings.judge:
+        judge_model = resolve_chat_model(
+            settings.judge, max_tokens=settings.max_tokens, temperature=0.0
+        )
+    systems = build_systems(
+        settings.systems,
+        executive,
+        memo=settings.memo,
+        generator=models.generator,
+        k=settings.k,
+        progress=progress is not None,
+    )
+    result = await run_evaluation(
+        benchmark,
+        systems,
+        settings.out,
+        judge=Judge(judge_model) if judge_model is not None else None,
+        limit=settings.limit,
+        negatives=settings.negatives,
+        on_progress=progress or (lambda _: None),
+    )
+    title = f"{benchmark.name}: {len(benchmark.select(settings.limit))} questions"
+    files = write_report(settings.out, title, result.rows, result.summary)
+    return result, files

@@ -1,0 +1,126 @@
+"""MEMO end to end: the synthesis graph turns the corpus into QA pairs, a MEMORY is trained on
+them, and the protocol graph answers with the EXECUTIVE asking that MEMORY.
+
+Each stage's output lives under ``workdir/<corpus fingerprint>/`` and is reused when it is
+complete (the synthesis graph replays its call cache, a finished artifact is not retrained), so
+a second evaluation of the same corpus goes straight to the questions. Give ``memory`` to skip
+both and ask an artifact or endpoint you already have."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from evals.benchmarks import Document, Question
+from evals.systems.base import Prediction, Stopwatch
+from memo_graph.files import write_text_atomically
+from memo_graph.protocol import ProtocolContext, build_protocol
+from memo_graph.synthesis import STEPS, SynthesisContext, build_synthesis
+from memo_training.config import TrainConfig
+
+
+@dataclass
+class MemoSettings:
+    generator: str = "local"
+    base: str = "local"
+    """The MEMORY's base model."""
+    memory: str | None = None
+    """A MEMORY spec (local:ARTIFACT or openai-compatible:NAME@URL) to use as it is."""
+    steps: list[str] = field(default_factory=lambda: list(STEPS))
+    synthesis: dict[str, Any] = field(default_factory=dict)
+    """SynthesisContext settings (chunking, concurrency, max_tokens ...)."""
+    training: TrainConfig = field(default_factory=TrainConfig)
+    protocol: dict[str, Any] = field(default_factory=dict)
+    """ProtocolContext settings (budgets, temperatures ...)."""
+
+
+def corpus_fingerprint(documents: list[Document]) -> str:
+    digest = hashlib.sha256()
+    for document in documents:
+        digest.update(json.dumps(document.as_record(), sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+class MemoSystem:
+    name = "memo"
+
+    def __init__(
+        self,
+        executive: BaseChatModel,
+        settings: MemoSettings | None = None,
+        generator: BaseChatModel | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.executive = executive
+        self.settings = settings or MemoSettings()
+        self.generator = generator
+        self.progress = progress
+        self.memory_spec: str | None = None
+        self.context: ProtocolContext | None = None
+        self.graph = build_protocol(executive=executive).compile()
+
+    async def prepare(self, documents: list[Document], workdir: Path) -> None:
+        memory = self.settings.memory or await self._build_memory(documents, workdir)
+        self.memory_spec = memory
+        self.context = ProtocolContext(memory=memory, **self.settings.protocol)
+
+    async def _build_memory(self, documents: list[Document], workdir: Path) -> str:
+        from memo_training.trainer import train_memory
+
+        home = workdir / corpus_fingerprint(documents)
+        home.mkdir(parents=True, exist_ok=True)
+        corpus = home / "corpus.json"
+        if not corpus.exists():
+            write_text_atomically(corpus, json.dumps([d.as_record() for d in documents]))
+        synthesis_dir = home / "synthesis"
+        context = SynthesisContext(
+            generator=self.settings.generator, steps=self.settings.steps, **self.settings.synthesis
+        )
+        # Cheap when finished: every GENERATOR call replays from the cache under synthesis_dir.
+        await (
+            build_synthesis(self.generator)
+            .compile()
+            .ainvoke({"source": str(corpus), "out": str(synthesis_dir)}, context=context)
+        )
+        artifact = home / "memory"
+        await asyncio.to_thread(
+            train_memory,
+            synthesis_dir,
+            artifact,
+            self.settings.base,
+            self.settings.training,
+            self.progress,
+        )
+        return f"local:{artifact}"
+
+    async def answer(self, question: Question) -> Prediction:
+        if self.context is None:
+            raise RuntimeError("memo: prepare() the system before asking it")
+        with Stopwatch() as watch:
+            out = await self.graph.ainvoke(
+                {"query": question.question},
+                context=self.context,
+                config={"recursion_limit": self.context.recursion_limit()},
+            )
+        cost = out.get("cost", {})
+        errors = out.get("errors", [])
+        return Prediction(
+            answer=out.get("answer", ""),
+            executive_input_tokens=cost.get("executive_input_tokens", 0),
+            executive_output_tokens=cost.get("executive_output_tokens", 0),
+            executive_calls=cost.get("executive_calls", 0),
+            memory_calls=cost.get("memory_calls", 0),
+            wall_s=watch.seconds,
+            error="; ".join(errors) or None,
+            details={
+                "entity": out.get("entity", ""),
+                "identified": out.get("identified", False),
+                "exchanges": len(out.get("trail", [])),
+            },
+        )
