@@ -387,7 +387,10 @@ def evaluate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the report.")],
     data: Annotated[Path | None, typer.Option(help="The benchmark's local files.")] = None,
     systems: Annotated[
-        str, typer.Option(help="Comma-separated: memo, bm25, dense, closed_book, oracle, hipporag.")
+        str,
+        typer.Option(
+            help="Comma-separated: memo, memory, bm25, dense, closed_book, oracle, hipporag."
+        ),
     ] = "memo,bm25,dense,closed_book,oracle",
     executive: Annotated[str, typer.Option(help="EXECUTIVE spec (also the RAG reader).")] = (
         "local"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from langchain_core.language_models import BaseChatModel
 
 from evals.systems.base import Prediction, System
-from evals.systems.memo import MemoSettings, MemoSystem
+from evals.systems.memo import MemoryAlone, MemoSettings, MemoSystem
 from evals.systems.reading import ClosedBook, Oracle, RetrievalRag, bm25_rag, dense_rag
 from memo_graph.errors import MemoError
 
-SYSTEM_NAMES = ("memo", "bm25", "dense", "closed_book", "oracle", "hipporag")
+SYSTEM_NAMES = ("memo", "memory", "bm25", "dense", "closed_book", "oracle", "hipporag")
 
 
 class UnknownSystemError(MemoError, ValueError):
@@ -30,9 +30,12 @@ def build_systems(
             f"unknown systems {unknown or names}; choose among {', '.join(SYSTEM_NAMES)}"
         )
     systems: list[System] = []
+    memo_system = MemoSystem(executive, memo, generator=generator, progress=progress)
     for name in dict.fromkeys(names):
         if name == "memo":
-            systems.append(MemoSystem(executive, memo, generator=generator, progress=progress))
+            systems.append(memo_system)
+        elif name == "memory":
+            systems.append(MemoryAlone(memo_system))
         elif name == "bm25":
             systems.append(bm25_rag(executive, k))
         elif name == "dense":
@@ -52,6 +55,7 @@ __all__ = [
     "SYSTEM_NAMES",
     "ClosedBook",
     "MemoSettings",
+    "MemoryAlone",
     "MemoSystem",
     "Oracle",
     "Prediction",

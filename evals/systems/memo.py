@@ -20,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from evals.benchmarks import Document, Question
 from evals.systems.base import Prediction, Stopwatch
 from memo_graph.files import write_text_atomically
+from memo_graph.memory import MemoryBackend
 from memo_graph.protocol import ProtocolContext, build_protocol
 from memo_graph.synthesis import STEPS, SynthesisContext, build_synthesis
 from memo_training.config import TrainConfig
@@ -63,12 +64,17 @@ class MemoSystem:
         self.progress = progress
         self.memory_spec: str | None = None
         self.context: ProtocolContext | None = None
+        self._prepared_for = ""
         self.graph = build_protocol(executive=executive).compile()
 
     async def prepare(self, documents: list[Document], workdir: Path) -> None:
+        fingerprint = corpus_fingerprint(documents)
+        if self.context is not None and fingerprint == self._prepared_for:
+            return  # already prepared on this corpus (the ``memory`` system shares it)
         memory = self.settings.memory or await self._build_memory(documents, workdir)
         self.memory_spec = memory
         self.context = ProtocolContext(memory=memory, **self.settings.protocol)
+        self._prepared_for = fingerprint
 
     async def _build_memory(self, documents: list[Document], workdir: Path) -> str:
         from memo_training.trainer import train_memory
@@ -124,3 +130,26 @@ class MemoSystem:
                 "exchanges": len(out.get("trail", [])),
             },
         )
+
+
+class MemoryAlone:
+    """The trained MEMORY asked each question directly, with no EXECUTIVE: what its weights
+    hold on their own. It shares the ``memo`` system's artifacts (one synthesis, one training)."""
+
+    name = "memory"
+
+    def __init__(self, memo: MemoSystem) -> None:
+        self.memo = memo
+        self.backend: MemoryBackend | None = None
+
+    async def prepare(self, documents: list[Document], workdir: Path) -> None:
+        await self.memo.prepare(documents, workdir.parent / self.memo.name)
+        spec = self.memo.memory_spec or "local"
+        self.backend = await asyncio.to_thread(MemoryBackend.from_spec, spec)
+
+    async def answer(self, question: Question) -> Prediction:
+        if self.backend is None:
+            raise RuntimeError("memory: prepare() the system before asking it")
+        with Stopwatch() as watch:
+            reply = (await self.backend.aanswer([question.question], temperature=0.0))[0]
+        return Prediction(answer=reply.answer, memory_calls=1, wall_s=watch.seconds)

@@ -135,11 +135,15 @@ async def test_memo_system_runs_synthesis_training_and_the_protocol(tmp_path, ti
     )
     generator = scripted_generator()
     result, _ = await evaluate(
-        EvalSettings(benchmark="invented", out=tmp_path, systems=["memo"], limit=2, memo=memo),
+        EvalSettings(
+            benchmark="invented", out=tmp_path, systems=["memo", "memory"], limit=2, memo=memo
+        ),
         Models(executive=executive, judge=executive, generator=generator),
         progress=None,
     )
-    row = result.summary[0]
+    row, alone = result.summary
+    assert alone["system"] == "memory" and alone["memory_calls"] == 1.0
+    assert alone["executive_input_tokens"] == 0
     assert row["system"] == "memo" and row["questions"] == 2
     assert row["exact_match"] == 0.5  # "1871" is right for s1 only
     assert row["memory_calls"] >= 1 and row["executive_input_tokens"] > 0
@@ -159,7 +163,15 @@ async def test_memo_system_runs_synthesis_training_and_the_protocol(tmp_path, ti
 
 
 def test_unknown_system_is_refused() -> None:
-    with pytest.raises(UnknownSystemError, match="choose among"):
-        from evals.systems import build_systems
+    from evals.systems import build_systems
 
+    with pytest.raises(UnknownSystemError, match="choose among"):
         build_systems(["memo", "grep"], reading_executive())
+
+
+def test_hipporag_without_its_package_says_how_to_install_it() -> None:
+    from evals.systems import build_systems
+    from evals.systems.hipporag import HippoRagUnavailableError
+
+    with pytest.raises(HippoRagUnavailableError, match="pip install hipporag"):
+        build_systems(["hipporag"], reading_executive())
