@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -44,15 +44,20 @@ class Models:
 
 
 async def evaluate(
-    settings: EvalSettings, models: Models | None = None, progress: Any = print
+    settings: EvalSettings,
+    models: Models | None = None,
+    progress: Callable[[str], None] | None = print,
 ) -> tuple[EvaluationResult, dict[str, Path]]:
+    """Run ``settings``; ``progress`` gets one line per stage (None: silent, no progress bars)."""
     models = models or Models()
     benchmark = load_benchmark(settings.benchmark, settings.data)
     executive = models.executive or resolve_chat_model(
         settings.executive, max_tokens=settings.max_tokens, temperature=0.0
     )
     judge_model = models.judge
-    if judge_model is None and settings.judge:
+    if judge_model is None and settings.judge == settings.executive and models.executive is None:
+        judge_model = executive  # one copy of a local model, not two
+    elif judge_model is None and settings.judge:
         judge_model = resolve_chat_model(
             settings.judge, max_tokens=settings.max_tokens, temperature=0.0
         )

@@ -71,16 +71,13 @@ def accuracy_vs_cost_plot(summary: Sequence[dict[str, Any]], path: Path) -> None
 
     metric = "judge_correct" if any(r["judge_correct"] is not None for r in summary) else "f1"
     figure, axes = plt.subplots(figsize=(6, 4))
+    several = len({row["condition"] for row in summary}) > 1
     for row in summary:
         tokens = (row["executive_input_tokens"] or 0) + (row["executive_output_tokens"] or 0)
-        axes.scatter(tokens, row[metric] or 0.0)
-        axes.annotate(
-            f"{row['system']} ({row['condition']})",
-            (tokens, row[metric] or 0.0),
-            fontsize=7,
-            xytext=(4, 4),
-            textcoords="offset points",
-        )
+        label = f"{row['system']} ({row['condition']})" if several else row["system"]
+        axes.scatter(tokens, row[metric] or 0.0, label=label, s=40)
+    axes.set_ylim(-0.05, 1.05)
+    axes.legend(fontsize=7, loc="best")
     axes.set_xlabel("executive tokens per query (in + out)")
     axes.set_ylabel("judge accuracy" if metric == "judge_correct" else "F1")
     axes.set_title("Accuracy vs cost")

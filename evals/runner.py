@@ -78,7 +78,9 @@ class EvaluationResult:
     experiments: list[str] = field(default_factory=list)
 
 
-def _examples(client: Client, benchmark: Benchmark, questions: list[Question], upload: bool):
+def _examples(
+    client: Client, benchmark: Benchmark, questions: list[Question], upload: bool
+) -> list[Example]:
     dataset_id = uuid.uuid5(_NAMESPACE, benchmark.name)
     if upload:
         name = f"memo-eval-{benchmark.name}"
@@ -132,7 +134,7 @@ def _target(system: System, questions: dict[str, Question], store: ResultStore) 
 
 
 def _evaluators(judge: Judge | None, store: ResultStore) -> list[Callable]:
-    def exact_match(outputs: dict, reference_outputs: dict) -> list[dict[str, Any]]:
+    def answer_match(outputs: dict, reference_outputs: dict) -> list[dict[str, Any]]:
         scores = answer_scores(outputs.get("answer", ""), reference_outputs["answers"])
         return [{"key": key, "score": value} for key, value in scores.items()]
 
@@ -145,7 +147,7 @@ def _evaluators(judge: Judge | None, store: ResultStore) -> list[Callable]:
         keys = ("executive_input_tokens", "executive_output_tokens", "memory_calls", "wall_s")
         return [{"key": key, "score": outputs.get(key, 0)} for key in keys]
 
-    evaluators: list[Callable] = [exact_match, recall_at_k, cost]
+    evaluators: list[Callable] = [answer_match, recall_at_k, cost]
     if judge is not None:
 
         async def judge_correct(
