@@ -414,6 +414,11 @@ def evaluate(
     generator_max_tokens: Annotated[
         int, typer.Option(help="Most tokens per GENERATOR reply in MEMO's synthesis.")
     ] = 1024,
+    chunk_size: Annotated[
+        int, typer.Option(help="MEMO's synthesis chunks (books: 4000 words, overlap 400).")
+    ] = 400,
+    chunk_overlap: Annotated[int, typer.Option()] = 40,
+    chunk_unit: Annotated[str, typer.Option(help="tokens or words.")] = "tokens",
     epochs: Annotated[int, typer.Option(help="MEMORY training epochs.")] = 3,
     identification_turns: Annotated[int, typer.Option()] = 7,
     seeking_turns: Annotated[int, typer.Option()] = 8,
@@ -443,7 +448,12 @@ def evaluate(
                 generator=generator,
                 memory=_memory_spec(memory) if memory else None,
                 steps=steps.split(",") if steps else list(STEPS),
-                synthesis={"max_tokens": generator_max_tokens},
+                synthesis={
+                    "max_tokens": generator_max_tokens,
+                    "chunk_size": chunk_size,
+                    "chunk_overlap": chunk_overlap,
+                    "chunk_unit": chunk_unit,
+                },
                 training=TrainConfig(epochs=epochs),
                 protocol={
                     "executive": executive,

@@ -56,6 +56,8 @@ class Benchmark:
             )
 
     def select(self, limit: int | None) -> list[Question]:
+        if limit is not None and limit < 1:
+            raise BenchmarkError(f"limit must be 1 or more (or none for all), got {limit}")
         return self.questions if limit is None else self.questions[:limit]
 
     def corpus(self, questions: list[Question], negatives: int | None = None) -> list[Document]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -59,14 +60,20 @@ class Bm25Index:
         return [self.passages[int(i)] for i in ids[0]]
 
 
+@functools.cache
+def _embedding_model() -> Any:
+    """Loaded once per process: every dense index (one per corpus) shares it."""
+    from sentence_transformers import SentenceTransformer
+
+    from evals.systems.embedding_model import embedding_model_dir
+
+    return SentenceTransformer(str(embedding_model_dir()), device="cpu")
+
+
 class DenseIndex:
     def __init__(self, passages: list[Passage], model: Any | None = None) -> None:
-        from sentence_transformers import SentenceTransformer
-
-        from evals.systems.embedding_model import embedding_model_dir
-
         self.passages = passages
-        self.model = model or SentenceTransformer(str(embedding_model_dir()), device="cpu")
+        self.model = model or _embedding_model()
         self.vectors = self.model.encode(
             [f"{p.title}\n{p.text}" for p in passages],
             normalize_embeddings=True,

@@ -136,3 +136,8 @@ def test_generic_without_data_path_says_what_to_pass() -> None:
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_a_limit_below_one_is_refused() -> None:
+    with pytest.raises(BenchmarkError, match="limit must be 1 or more"):
+        load_benchmark("invented").select(0)
