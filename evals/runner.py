@@ -29,8 +29,6 @@ from evals.store import ResultStore
 from evals.systems.base import Prediction, System
 
 OFFLINE_ENDPOINT = "http://127.0.0.1:9"
-# We pass upload_results=False on purpose whenever no LangSmith key is set.
-warnings.filterwarnings("ignore", message="'upload_results' parameter is in beta")
 _NAMESPACE = uuid.UUID("0b5d8f3e-6f0c-4a57-9a2e-2d8e3c1f7a10")
 
 
@@ -169,14 +167,15 @@ def _evaluators(judge: Judge | None, store: ResultStore) -> list[Callable]:
 
 
 def _row(result: Any, question: Question) -> dict[str, Any]:
-    outputs = result["run"].outputs or {}
+    run = result["run"]  # None when the target failed before its run was recorded
+    outputs = (run.outputs if run is not None else None) or {}
     row: dict[str, Any] = {
         "question_id": question.id,
         "kind": question.kind,
         "question": question.question,
         "gold": question.answers[0],
         "answer": outputs.get("answer", ""),
-        "error": outputs.get("error") or getattr(result["run"], "error", None),
+        "error": outputs.get("error") or getattr(run, "error", None),
     }
     for evaluation in result["evaluation_results"]["results"]:
         row[evaluation.key] = evaluation.score
@@ -205,16 +204,18 @@ async def run_evaluation(
             await system.prepare(documents, out / "work" / condition.slug / system.name)
             store = ResultStore(out / "records" / condition.slug / f"{system.name}.jsonl")
             on_progress(f"{where}: {len(questions)} questions")
-            experiment = await aevaluate(
-                _target(system, by_id, store),
-                data=examples,
-                evaluators=_evaluators(judge, store),
-                client=client,
-                upload_results=upload,
-                experiment_prefix=f"{benchmark.name}-{system.name}-{condition.slug}",
-                metadata={"system": system.name, "condition": condition.label},
-                max_concurrency=0,
-            )
+            with warnings.catch_warnings():  # upload_results=False is our choice offline
+                warnings.filterwarnings("ignore", message="'upload_results' parameter is in beta")
+                experiment = await aevaluate(
+                    _target(system, by_id, store),
+                    data=examples,
+                    evaluators=_evaluators(judge, store),
+                    client=client,
+                    upload_results=upload,
+                    experiment_prefix=f"{benchmark.name}-{system.name}-{condition.slug}",
+                    metadata={"system": system.name, "condition": condition.label},
+                    max_concurrency=0,
+                )
             rows = []
             async for item in experiment:
                 inputs = item["example"].inputs or {}

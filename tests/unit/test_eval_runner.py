@@ -175,3 +175,24 @@ def test_hipporag_without_its_package_says_how_to_install_it() -> None:
 
     with pytest.raises(HippoRagUnavailableError, match="pip install hipporag"):
         build_systems(["hipporag"], reading_executive())
+
+
+class _Broken:
+    name = "broken"
+
+    async def prepare(self, documents, workdir) -> None:
+        return None
+
+    async def answer(self, question):
+        raise ConnectionError("backend down")
+
+
+async def test_a_failing_system_is_recorded_not_fatal_and_retried_next_time(tmp_path) -> None:
+    from evals.runner import run_evaluation
+
+    bench = load_benchmark("invented")
+    result = await run_evaluation(bench, [_Broken()], tmp_path, limit=2)  # type: ignore[list-item]
+    assert [row["answer"] for row in result.rows] == ["", ""]
+    assert all("backend down" in str(row["error"]) for row in result.rows)
+    assert result.summary[0]["exact_match"] == 0.0 and result.summary[0]["errors"] == 2
+    assert not (tmp_path / "records" / "corpus" / "broken.jsonl").exists()  # nothing to reuse
