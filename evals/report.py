@@ -22,12 +22,17 @@ ROW_COLUMNS = (
 )  # fmt: skip
 
 
-def _cell(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A score or cost as the tables show it: '-' for none, 3 decimals for small floats."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    return format_value(value).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

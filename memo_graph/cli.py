@@ -428,7 +428,7 @@ def evaluate(
     import asyncio
 
     from evals.pipeline import EvalSettings, evaluate
-    from evals.report import SUMMARY_COLUMNS
+    from evals.report import SUMMARY_COLUMNS, format_value
     from evals.systems import MemoSettings
     from memo_graph.synthesis import STEPS
     from memo_training.config import TrainConfig
@@ -456,7 +456,6 @@ def evaluate(
                 },
                 training=TrainConfig(epochs=epochs),
                 protocol={
-                    "executive": executive,
                     "identification_turns": identification_turns,
                     "seeking_turns": seeking_turns,
                 },
@@ -470,16 +469,10 @@ def evaluate(
         return
     table = Table(*SUMMARY_COLUMNS[:-1])
     for row in result.summary:
-        table.add_row(*(_cell(row.get(c)) for c in SUMMARY_COLUMNS[:-1]))
+        table.add_row(*(format_value(row.get(c)) for c in SUMMARY_COLUMNS[:-1]))
     console.print(table)
     for name, path in files.items():
         console.print(f"[dim]{name}: {path}[/]")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 @app.callback()
