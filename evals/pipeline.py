@@ -31,6 +31,8 @@ class EvalSettings:
     negatives: int | None = None
     k: int = 5
     max_tokens: int = 512
+    concurrency: int = 1
+    """Questions in flight at once, per system."""
     memo: MemoSettings = field(default_factory=MemoSettings)
 
 
@@ -47,8 +49,10 @@ async def evaluate(
     settings: EvalSettings,
     models: Models | None = None,
     progress: Callable[[str], None] | None = print,
+    on_answer: Callable[[str, int, int], None] = lambda *_: None,
 ) -> tuple[EvaluationResult, dict[str, Path]]:
-    """Run ``settings``; ``progress`` gets one line per stage (None: silent, no progress bars)."""
+    """Run ``settings``; ``progress`` gets one line per stage (None: silent, no progress bars),
+    ``on_answer(label, done, total)`` a call per answered question."""
     models = models or Models()
     benchmark = load_benchmark(settings.benchmark, settings.data)
     executive = models.executive or resolve_chat_model(
@@ -77,6 +81,8 @@ async def evaluate(
         limit=settings.limit,
         negatives=settings.negatives,
         on_progress=progress or (lambda _: None),
+        on_answer=on_answer,
+        concurrency=settings.concurrency,
     )
     title = f"{benchmark.name}: {len(benchmark.select(settings.limit))} questions"
     files = write_report(settings.out, title, result.rows, result.summary)

@@ -117,7 +117,12 @@ def _examples(
     return examples
 
 
-def _target(system: System, questions: dict[str, Question], store: ResultStore) -> Callable:
+def _target(
+    system: System,
+    questions: dict[str, Question],
+    store: ResultStore,
+    answered: Callable[[], None],
+) -> Callable:
     @traceable(name=f"{system.name}.answer", run_type="chain")
     async def answer(inputs: dict[str, Any]) -> dict[str, Any]:
         question_id = inputs["question_id"]
@@ -126,9 +131,22 @@ def _target(system: System, questions: dict[str, Question], store: ResultStore) 
             prediction: Prediction = await system.answer(questions[question_id])
             done = prediction.as_dict()
             store.put("prediction", question_id, done)
+        answered()
         return done
 
     return answer
+
+
+def _counter(label: str, total: int, on_answer: Callable[[str, int, int], None]) -> Callable:
+    done = 0
+    on_answer(label, done, total)
+
+    def answered() -> None:
+        nonlocal done
+        done += 1
+        on_answer(label, done, total)
+
+    return answered
 
 
 def _evaluators(judge: Judge | None, store: ResultStore) -> list[Callable]:
@@ -190,9 +208,16 @@ async def run_evaluation(
     limit: int | None = None,
     negatives: int | None = None,
     on_progress: Callable[[str], None] = lambda _: None,
+    on_answer: Callable[[str, int, int], None] = lambda *_: None,
+    concurrency: int = 1,
 ) -> EvaluationResult:
+    """``on_answer(label, done, total)`` follows each system's questions as they are answered;
+    ``concurrency`` questions are in flight at once (a local model decodes them as one batch)."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be 1 or more, got {concurrency}")
     questions = benchmark.select(limit)
     by_id = {q.id: q for q in questions}
+    order = {q.id: i for i, q in enumerate(questions)}
     client, upload = langsmith_client()
     examples = _examples(client, benchmark, questions, upload)
     result = EvaluationResult()
@@ -204,25 +229,28 @@ async def run_evaluation(
             await system.prepare(documents, out / "work" / condition.slug / system.name)
             store = ResultStore(out / "records" / condition.slug / f"{system.name}.jsonl")
             on_progress(f"{where}: {len(questions)} questions")
+            answered = _counter(where, len(questions), on_answer)
             with warnings.catch_warnings():  # upload_results=False is our choice offline
                 warnings.filterwarnings("ignore", message="'upload_results' parameter is in beta")
                 experiment = await aevaluate(
-                    _target(system, by_id, store),
+                    _target(system, by_id, store, answered),
                     data=examples,
                     evaluators=_evaluators(judge, store),
                     client=client,
                     upload_results=upload,
                     experiment_prefix=f"{benchmark.name}-{system.name}-{condition.slug}",
                     metadata={"system": system.name, "condition": condition.label},
-                    max_concurrency=0,
+                    max_concurrency=concurrency,
                 )
-            rows = []
+            rows: list[dict[str, Any]] = []
             async for item in experiment:
                 inputs = item["example"].inputs or {}
                 question = by_id[inputs["question_id"]]
                 rows.append(
                     {"condition": condition.label, "system": system.name, **_row(item, question)}
                 )
+            # concurrent answers finish out of order
+            rows.sort(key=lambda row: order[row["question_id"]])
             result.experiments.append(experiment.experiment_name)
             result.rows.extend(rows)
             result.summary.append(

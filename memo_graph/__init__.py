@@ -6,11 +6,14 @@ from memo_graph.errors import (
     ModelSpecError,
     StructuredOutputError,
 )
+from memo_graph.memory import MemoryBackend, MemoryTool
 from memo_graph.models import LocalChatModel, resolve_chat_model
 
 __all__ = [
     "LocalChatModel",
     "MemoError",
+    "MemoryBackend",
+    "MemoryTool",
     "ModelLoadError",
     "ModelSpecError",
     "StructuredOutputError",

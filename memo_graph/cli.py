@@ -214,28 +214,9 @@ def synthesize(
     command again after a crash: finished GENERATOR calls are not redone."""
     import asyncio
 
-    from rich.progress import Progress
-
     from memo_graph.synthesis import STEPS, SynthesisContext, graph
-
-    async def run(context: SynthesisContext) -> dict[str, Any]:
-        final: dict[str, Any] = {}
-        with Progress(console=console) as progress:
-            bars: dict[str, Any] = {}
-            async for _, mode, chunk in graph.astream(
-                {"source": corpus, "out": str(out)},
-                context=context,
-                stream_mode=["custom", "values"],
-                subgraphs=True,
-            ):
-                event = cast(dict[str, Any], chunk)
-                if mode == "values":
-                    final = event
-                elif "total" in event:
-                    bars[event["step"]] = progress.add_task(event["step"], total=event["total"])
-                elif "advance" in event:
-                    progress.advance(bars[event["step"]])
-        return final
+    from memo_graph.synthesis.progress import synthesize_with_progress
+    from memo_graph.synthesis.state import SynthesisInput
 
     try:
         context = SynthesisContext(
@@ -249,7 +230,11 @@ def synthesize(
             top_p=top_p,
             max_tokens=max_tokens,
         )
-        result = asyncio.run(run(context))
+        result = asyncio.run(
+            synthesize_with_progress(
+                graph, SynthesisInput(source=corpus, out=str(out)), context, console
+            )
+        )
     except MemoError as exc:
         _fail(exc)
         return
@@ -422,6 +407,9 @@ def evaluate(
     epochs: Annotated[int, typer.Option(help="MEMORY training epochs.")] = 3,
     identification_turns: Annotated[int, typer.Option()] = 7,
     seeking_turns: Annotated[int, typer.Option()] = 8,
+    concurrency: Annotated[
+        int, typer.Option(help="Questions in flight at once per system (wall time is per answer).")
+    ] = 1,
 ) -> None:
     """Compare MEMO with RAG and closed-book baselines on a benchmark, through LangSmith
     (offline unless LANGSMITH_API_KEY is set). Finished work is reused when run again."""
@@ -444,6 +432,7 @@ def evaluate(
             limit=limit,
             negatives=negatives,
             k=k,
+            concurrency=concurrency,
             memo=MemoSettings(
                 generator=generator,
                 memory=_memory_spec(memory) if memory else None,
@@ -473,6 +462,86 @@ def evaluate(
     console.print(table)
     for name, path in files.items():
         console.print(f"[dim]{name}: {path}[/]")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where everything is written.")] = Path(
+        "memo-demo"
+    ),
+    generator: Annotated[str, typer.Option(help="GENERATOR spec (default: embedded).")] = "local",
+    executive: Annotated[str, typer.Option(help="EXECUTIVE spec (default: embedded).")] = "local",
+    base: Annotated[str, typer.Option(help="The MEMORY's base model, local or local:PATH.")] = (
+        "local"
+    ),
+    questions: Annotated[int | None, typer.Option(help="The first N of the 20 questions.")] = None,
+    epochs: Annotated[int, typer.Option(help="MEMORY training epochs.")] = 6,
+    generator_max_tokens: Annotated[
+        int, typer.Option(help="Most tokens per GENERATOR reply (raise it for a real model).")
+    ] = 256,
+    generator_temperature: Annotated[float, typer.Option(help="0 decodes greedily.")] = 0.3,
+    concurrency: Annotated[int, typer.Option(help="Questions and GENERATOR calls at once.")] = 10,
+) -> None:
+    """The whole method on 8 invented documents, the embedded model in every role by default:
+    synthesis -> LoRA MEMORY -> protocol graph, against closed book, the MEMORY alone and BM25
+    RAG. Run it again and finished stages are reused."""
+    import asyncio
+
+    from rich.progress import Progress
+
+    from evals.demo import DemoSettings, run_demo
+    from evals.report import format_value
+
+    bars: dict[str, tuple[Progress, Any]] = {}  # one bar per system, shown while it answers
+
+    def on_answer(label: str, done: int, total: int) -> None:
+        if done == 0:
+            bar = Progress(console=console)
+            bar.start()
+            bars[label] = (bar, bar.add_task(label, total=total))
+            return
+        bar, task = bars[label]
+        bar.update(task, completed=done)
+        if done == total:
+            bar.stop()
+
+    started = time.perf_counter()
+    try:
+        settings = DemoSettings(
+            out=out,
+            generator=generator,
+            executive=executive,
+            base=base,
+            questions=questions,
+            epochs=epochs,
+            generator_max_tokens=generator_max_tokens,
+            generator_temperature=generator_temperature,
+            concurrency=concurrency,
+        )
+        result = asyncio.run(
+            run_demo(
+                settings,
+                progress=lambda line: console.print(f"[dim]{line}[/]"),
+                on_answer=on_answer,
+            )
+        )
+    except (MemoError, ValueError) as exc:
+        for bar, _ in bars.values():
+            bar.stop()
+        _fail(exc)
+        return
+    questions_asked = result.evaluation.summary[0]["questions"]
+    for rows, title in (
+        (result.table, f"{questions_asked} questions: means per question"),
+        (result.by_kind, "F1 by kind of question"),
+    ):
+        table = Table(*rows[0], title=title)
+        for row in rows:
+            table.add_row(*(format_value(value) for value in row.values()))
+        console.print(table)
+    console.print(
+        f"[dim]{time.perf_counter() - started:.0f} s; report: {result.files['markdown']}[/]"
+    )
 
 
 @app.callback()

@@ -23,6 +23,10 @@ class StructuredOutputError(MemoError, ValueError):
     """A JSON schema cannot be enforced, or a reply could not complete it."""
 
 
+class PromptTooLongError(MemoError, ValueError):
+    """A prompt plus its max_tokens do not fit the model's context window."""
+
+
 class ProtocolSettingsError(MemoError, ValueError):
     """A protocol setting (budget, temperature, model spec) is out of range."""
 

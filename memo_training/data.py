@@ -72,6 +72,8 @@ def _rows_from_disk(path: Path) -> Iterable[Mapping[str, Any]]:
             f"{path} is not a Hugging Face dataset saved with save_to_disk ({exc}); pass that "
             "directory or a .jsonl file."
         ) from exc
+    except IndexError:  # datasets cannot reload a split saved with no rows (it has no data file)
+        return []
     if isinstance(loaded, DatasetDict):
         split = "train" if "train" in loaded else next(iter(loaded), None)
         if split is None:

@@ -23,6 +23,8 @@ from memo_graph.files import write_text_atomically
 from memo_graph.memory import MemoryBackend
 from memo_graph.protocol import ProtocolContext, build_protocol
 from memo_graph.synthesis import STEPS, SynthesisContext, build_synthesis
+from memo_graph.synthesis.progress import synthesize_with_progress
+from memo_graph.synthesis.state import SynthesisInput
 from memo_training.config import TrainConfig
 
 
@@ -89,11 +91,12 @@ class MemoSystem:
             generator=self.settings.generator, steps=self.settings.steps, **self.settings.synthesis
         )
         # Cheap when finished: every GENERATOR call replays from the cache under synthesis_dir.
-        await (
-            build_synthesis(self.generator)
-            .compile()
-            .ainvoke({"source": str(corpus), "out": str(synthesis_dir)}, context=context)
-        )
+        graph = build_synthesis(self.generator).compile()
+        inputs = SynthesisInput(source=str(corpus), out=str(synthesis_dir))
+        if self.progress:
+            await synthesize_with_progress(graph, inputs, context)
+        else:
+            await graph.ainvoke(inputs, context=context)
         artifact = home / "memory"
         await asyncio.to_thread(
             train_memory,

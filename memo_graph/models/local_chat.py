@@ -31,7 +31,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from memo_graph.errors import MemoError, StructuredOutputError
+from memo_graph.errors import MemoError, PromptTooLongError, StructuredOutputError
 from memo_graph.models.engine import (
     GenerationRequest,
     GenerationResult,
@@ -200,7 +200,7 @@ class LocalChatModel(BaseChatModel):
             raise MemoError(f"max_tokens must be at least 1, got {max_tokens}.")
         limit = getattr(engine.model.config, "max_position_embeddings", None)
         if limit and len(prompt_ids) + max_tokens > limit:
-            raise MemoError(
+            raise PromptTooLongError(
                 f"the prompt has {len(prompt_ids)} tokens and max_tokens is {max_tokens}, more "
                 f"than the model's context of {limit}; shorten the messages or max_tokens."
             )

@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
-from memo_graph.errors import StructuredOutputError
+from memo_graph.errors import PromptTooLongError, StructuredOutputError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -109,7 +109,7 @@ class StructuredCaller:
         if self._native is not None:
             try:
                 out = await self._native.ainvoke(messages)
-            except StructuredOutputError as exc:  # the model could not complete the schema
+            except (StructuredOutputError, PromptTooLongError) as exc:  # no reply can fit
                 return None, None, str(exc)
             raw, parsed, failure = out.get("raw"), out.get("parsed"), out.get("parsing_error")
             if failure is None and parsed is None:

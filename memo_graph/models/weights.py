@@ -172,10 +172,17 @@ def _resolve_adapter_base(adapter_dir: Path) -> str:
     return str(base_ref)
 
 
+LOCAL_MODEL_ENV = "MEMO_GRAPH_LOCAL_MODEL"
+"""Set to a model directory or .gguf file to make ``local`` mean that model everywhere."""
+
+
 def resolve_weights(source: str | os.PathLike[str] | None) -> ResolvedWeights:
-    """Turn ``None`` (the embedded default), a .gguf file, a model directory or an adapter
-    directory into directories that transformers can load."""
+    """Turn ``None`` (the embedded default, or the model ``MEMO_GRAPH_LOCAL_MODEL`` names), a
+    .gguf file, a model directory or an adapter directory into directories that transformers
+    can load."""
     if source is None or str(source) in ("", "local"):
+        if os.environ.get(LOCAL_MODEL_ENV):
+            return resolve_weights(os.environ[LOCAL_MODEL_ENV])
         return ResolvedWeights(hf_dir_from_gguf(locate_embedded_gguf()), None, EMBEDDED_MODEL_NAME)
     path = Path(source).expanduser()
     if not path.exists():

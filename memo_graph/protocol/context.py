@@ -51,7 +51,10 @@ class ProtocolContext:
         default=2, metadata=_doc("Retries of an executive reply that does not parse.")
     )
     executive_max_tokens: int = field(
-        default=512, metadata=_doc("Most tokens per executive reply.")
+        default=512,
+        metadata=_doc(
+            "Most tokens per executive reply (an executive given as a model object keeps its own)."
+        ),
     )
     memory_concurrency: int | None = field(
         default=None, metadata=_doc("Questions sent to the MEMORY at once; None = all, 1 = serial.")

@@ -196,3 +196,25 @@ async def test_a_failing_system_is_recorded_not_fatal_and_retried_next_time(tmp_
     assert all("backend down" in str(row["error"]) for row in result.rows)
     assert result.summary[0]["exact_match"] == 0.0 and result.summary[0]["errors"] == 2
     assert not (tmp_path / "records" / "corpus" / "broken.jsonl").exists()  # nothing to reuse
+
+
+async def test_concurrent_questions_give_the_same_rows_in_question_order(tmp_path) -> None:
+    executive = reading_executive()
+    answered: list[tuple[str, int, int]] = []
+    serial, _ = await evaluate(
+        settings(tmp_path / "serial", ["oracle"]), Models(executive=executive), None
+    )
+    concurrent, _ = await evaluate(
+        settings(tmp_path / "concurrent", ["oracle"], concurrency=4),
+        Models(executive=executive),
+        None,
+        on_answer=lambda *event: answered.append(event),
+    )
+    assert [r["question_id"] for r in concurrent.rows] == [r["question_id"] for r in serial.rows]
+    assert [r["answer"] for r in concurrent.rows] == [r["answer"] for r in serial.rows]
+    assert answered == [("corpus: oracle", done, 4) for done in range(5)]
+
+
+async def test_concurrency_below_one_is_refused(tmp_path) -> None:
+    with pytest.raises(ValueError, match="concurrency must be 1 or more"):
+        await evaluate(settings(tmp_path, ["oracle"], concurrency=0), Models(reading_executive()))

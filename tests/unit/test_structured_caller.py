@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -60,3 +61,15 @@ def test_a_valid_second_reply_is_taken() -> None:
     caller = StructuredCaller(ScriptedChatModel(reply=lambda _: next(replies)), Pair)
     result = asyncio.run(caller.ainvoke([HumanMessage("Write a pair.")]))
     assert result.value == Pair(question="q", answer="a") and result.attempts == 2
+
+
+def test_a_prompt_too_long_for_a_local_model_is_an_error_not_an_exception(
+    tiny_llama_dir: Path,
+) -> None:
+    from memo_graph import LocalChatModel
+
+    model = LocalChatModel(model=str(tiny_llama_dir), max_tokens=1024)
+    long_text = "word " * 3000  # more than the tiny model's context of 2048 tokens
+    reply = asyncio.run(StructuredCaller(model, Pair).ainvoke([HumanMessage(long_text)]))
+    assert reply.value is None
+    assert "more than the model's context" in (reply.error or "")

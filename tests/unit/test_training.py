@@ -103,6 +103,12 @@ def test_bad_datasets(tmp_path: Path, tiny_llama_dir: Path) -> None:
     empty = write_jsonl(tmp_path / "empty.jsonl", [])
     with pytest.raises(DatasetError, match="no usable"):
         load_qa_dataset(empty)
+    # what `memo synthesize` writes when no pair came out: a dataset saved with no rows
+    from datasets import Dataset, DatasetDict
+
+    DatasetDict({"train": Dataset.from_list([])}).save_to_disk(tmp_path / "none" / "dataset")
+    with pytest.raises(DatasetError, match="no usable"):
+        load_qa_dataset(tmp_path / "none")
     blanks = write_jsonl(
         tmp_path / "blanks.jsonl",
         [

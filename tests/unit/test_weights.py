@@ -76,3 +76,14 @@ def test_two_processes_convert_once(tmp_path: Path) -> None:
     assert [
         p.name for p in (tmp_path / "models").iterdir() if p.is_dir() and p.name != ".locks"
     ] == [converted.name]
+
+
+def test_local_model_env_makes_local_mean_another_model(
+    tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMO_GRAPH_LOCAL_MODEL", str(tiny_llama_dir))
+    for source in (None, "", "local"):
+        assert resolve_weights(source).base_dir == tiny_llama_dir.resolve()
+    monkeypatch.setenv("MEMO_GRAPH_LOCAL_MODEL", str(tiny_llama_dir / "missing"))
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        resolve_weights("local")

@@ -1,0 +1,195 @@
+"""Every fenced code block of README.md, run in order in one fresh directory, as a reader
+following the README would run them.
+
+How a block runs here:
+- bash: ``bash -e`` in the sandbox. ``pip install`` lines are left out: CI runs the README's
+  install line itself (``.ci/run`` is checked below to be the README's test command).
+- python: a fresh interpreter per block; top-level ``await`` is allowed, as in a notebook.
+- ``local`` is the tiny random llama (``MEMO_GRAPH_LOCAL_MODEL``); ``openai:...`` specs reach a
+  loopback stand-in for the OpenAI API (``OPENAI_BASE_URL``, tests/openai_stand_in.py) through
+  the real langchain-openai client, which also writes the QA pairs of every command that
+  synthesises (a random model's may leave none). What else this machine cannot reach (Gemini,
+  GPUs, a vLLM endpoint, a browser) is rewritten by SUBSTITUTIONS, each with its reason. The
+  embedded model's own runs of the same flows are the notebook, end-to-end evaluation and
+  ``langgraph dev`` tests.
+- ``langgraph dev`` is started, asked ``/ok``, and stopped; the LangSmith block uploads to a
+  loopback receiver (``LANGSMITH_ENDPOINT``), which must receive the evaluation's runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.benchmarks import load_benchmark
+from tests.openai_stand_in import openai_stand_in
+from tests.servers import free_port, langsmith_receiver, wait_until_up
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).parents[2]
+BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+
+# (pattern, replacement, why): applied to every block before it runs.
+SUBSTITUTIONS = [
+    (
+        r"google_genai:gemini-3-flash",
+        "openai:gpt-4.1-mini",
+        "no Gemini API here: the same LangChain chat model interface, through the OpenAI stand-in",
+    ),
+    (r"local:/models/Qwen2\.5-1\.5B-Instruct", "local", "no such model on this machine"),
+    (
+        r"openai-compatible:memo@http://127\.0\.0\.1:8000/v1",
+        "memories/ddp",
+        "no GPU for vllm serve: ask the artifact it would serve",
+    ),
+    (r"--multi_gpu --num_processes 8", "--multi_gpu --num_processes 2", "two CPU processes"),
+    (r"--nproc_per_node 8", "--nproc_per_node 2", "two CPU processes, gloo"),
+    (r"langgraph dev$", "langgraph dev --no-browser --no-reload", "no browser, no file watcher"),
+]
+# A random model's QA pairs are noise that may leave none to train on: commands that run the
+# GENERATOR get the OpenAI stand-in's deterministic one.
+NEEDS_GENERATOR = ("memo synthesize", "memo demo", "memo eval")
+GENERATOR = "--generator openai:gpt-4.1"
+RUN_PYTHON = """
+import ast, asyncio, inspect, sys
+source = open(sys.argv[1]).read()
+code = compile(source, "README block", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+result = eval(code, {"__name__": "__main__"})
+if inspect.iscoroutine(result):
+    asyncio.run(result)
+"""
+
+
+def readme_blocks() -> list[tuple[str, str]]:
+    return BLOCK.findall((REPO / "README.md").read_text())
+
+
+def substituted(code: str) -> str:
+    for pattern, replacement, _ in SUBSTITUTIONS:
+        code = re.sub(pattern, replacement, code, flags=re.M)
+    return "\n".join(_with_generator(line) for line in code.splitlines())
+
+
+def _with_generator(line: str) -> str:
+    command, hash_, comment = line.partition(" #")
+    parts = []
+    for part in command.split("&&"):
+        if part.strip().startswith(NEEDS_GENERATOR) and "--generator" not in part:
+            body, continued = part.rstrip().removesuffix("\\"), part.rstrip().endswith("\\")
+            part = f"{body.rstrip()} {GENERATOR} " + ("\\" if continued else "")
+        parts.append(part)
+    return "&&".join(parts).rstrip() + (hash_ + comment if hash_ else "")
+
+
+def _write_documents(sandbox: Path) -> None:
+    """The files the README's commands name (docs/, docs-2/, books/, wiki.jsonl, qa.jsonl),
+    made from our invented benchmark."""
+    benchmark = load_benchmark("invented")
+    documents = benchmark.documents
+    folders = {
+        "docs": ["orvane-tessaly", "kelvary-survey-society"],
+        "docs-2": ["ilsabet-marrow", "lornhaven"],
+        "books": ["drennic-islands"],
+    }
+    for folder, ids in folders.items():
+        (sandbox / folder).mkdir()
+        for doc_id in ids:
+            (sandbox / folder / f"{doc_id}.txt").write_text(documents[doc_id].text)
+    wiki = [documents[i].as_record() for i in ("pellmarsh", "brisca-holloway")]
+    (sandbox / "wiki.jsonl").write_text("".join(json.dumps(r) + "\n" for r in wiki))
+    qa = [{"question": q.question, "answer": q.answers[0]} for q in benchmark.questions]
+    (sandbox / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in qa))
+
+
+def _checkout(root: Path) -> Path:
+    """What `langgraph dev` reads from a checkout: its config, env example and graphs."""
+    root.mkdir()
+    for name in ("langgraph.json", ".env.example", "memo_graph"):
+        (root / name).symlink_to(REPO / name)
+    return root
+
+
+def _run(command: list[str], sandbox: Path, env: dict[str, str], what: str) -> None:
+    done = subprocess.run(
+        command, cwd=sandbox, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, f"{what} failed:\n{done.stdout[-3000:]}\n{done.stderr[-4000:]}"
+
+
+def _run_server(line: str, root: Path, env: dict[str, str]) -> None:
+    port = free_port()  # the default 2024 may be taken on a shared machine
+    log = root.parent / "langgraph-dev.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [*line.split(), "--port", str(port)],
+            cwd=root,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_up(server, f"http://127.0.0.1:{port}/ok", "langgraph dev")
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}\n{log.read_text()[-3000:]}") from None
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    tests_block = next(code for _, code in readme_blocks() if "python -m pytest" in code)
+    assert tests_block.strip() in (REPO / ".ci" / "run").read_text()
+
+
+def test_every_readme_block_runs(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    sandbox = tmp_path / "reader"
+    sandbox.mkdir()
+    _write_documents(sandbox)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANGSMITH_")}
+    env.update(
+        MEMO_GRAPH_LOCAL_MODEL=str(tiny_llama_dir),
+        PYTHONPATH=str(REPO),
+        LANGGRAPH_CLI_NO_ANALYTICS="1",
+    )
+    blocks = readme_blocks()
+    ran = 0
+    with langsmith_receiver() as (receiver_url, received), openai_stand_in() as openai_url:
+        env.update(
+            LANGSMITH_ENDPOINT=receiver_url, OPENAI_BASE_URL=openai_url, OPENAI_API_KEY="stand-in"
+        )
+        for index, (language, code) in enumerate(blocks):
+            what = f"README block {index} ({language}):\n{code}"
+            code = substituted(code)
+            if language == "python":
+                script = sandbox / f"block_{index}.py"
+                script.write_text(code)
+                _run([sys.executable, "-c", RUN_PYTHON, str(script)], sandbox, env, what)
+                ran += 1
+                continue
+            assert language == "bash", f"README blocks are bash or python, not {language}"
+            lines = [line for line in code.splitlines() if not line.startswith("pip install")]
+            if not lines:
+                continue  # only installs: CI's own run
+            if lines[-1].startswith("langgraph dev"):  # from a checkout's root, as the README says
+                root = _checkout(tmp_path / "checkout")
+                _run(["bash", "-e", "-c", "\n".join(lines[:-1])], root, env, what)
+                assert shutil.which("langgraph"), "the langgraph CLI is missing"
+                _run_server(lines[-1], root, env)
+            else:
+                _run(["bash", "-e", "-c", "\n".join(lines)], sandbox, env, what)
+            ran += 1
+    assert ran == len(blocks) - 1, "every block but the test command runs here"
+    posted = b"\n".join(body for method, _, body in received if method in ("POST", "PATCH"))
+    assert b"In which year was Orvane Tessaly born?" in posted  # the traced evaluation's runs
+    assert (sandbox / "memories" / "merged" / "memo.json").exists()
+    assert (sandbox / "memo-demo" / "report.md").exists()

@@ -1,0 +1,72 @@
+"""`memo demo`: the whole flow with a deterministic scripted GENERATOR and a tiny random model
+as EXECUTIVE and MEMORY base; the four systems in the tables; a second run reuses every
+finished stage; the CLI's errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from evals.demo import DEMO_SYSTEMS, KINDS, DemoSettings, run_demo
+from evals.pipeline import Models
+from memo_graph.cli import app
+from tests.synthesis_run import scripted_generator
+
+
+def _records(out: Path) -> dict[str, int]:
+    return {
+        path.name: len(path.read_text().splitlines())
+        for path in sorted((out / "records").rglob("*.jsonl"))
+    }
+
+
+async def test_demo_runs_every_stage_then_reuses_them(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    tiny = f"local:{tiny_llama_dir}"
+    settings = DemoSettings(
+        out=tmp_path / "demo", executive=tiny, base=tiny, questions=3, epochs=1, concurrency=3
+    )
+    generator = scripted_generator()
+    first = await run_demo(settings, Models(generator=generator), progress=None)
+    assert [row["system"] for row in first.table] == list(DEMO_SYSTEMS.values())
+    for row in first.table:
+        assert 0.0 <= row["EM"] <= 1.0 and 0.0 <= row["F1"] <= 1.0
+    by_system = {row["system"]: row for row in first.table}
+    assert by_system["MEMORY alone"]["memory calls"] == 1.0
+    assert by_system["MEMORY alone"]["executive tokens"] == 0
+    assert by_system["MEMO (protocol + MEMORY)"]["memory calls"] >= 1
+    assert by_system["base model, closed book"]["memory calls"] == 0
+    assert [set(row) for row in first.by_kind] == [{"system", *KINDS}] * 4
+    assert first.files["markdown"].exists()
+
+    (home,) = (settings.out / "work" / "corpus" / "memo").iterdir()
+    manifest = home / "memory" / "memo.json"
+    trained = manifest.stat().st_mtime_ns
+    records = _records(settings.out)
+    assert records == {f"{name}.jsonl": 3 for name in ("closed_book", "memory", "memo", "bm25")}
+    calls = generator.calls
+
+    again = await run_demo(settings, Models(generator=generator), progress=None)
+    assert again.table == first.table
+    assert generator.calls == calls  # synthesis replayed from its cache
+    assert manifest.stat().st_mtime_ns == trained  # not trained again
+    assert _records(settings.out) == records  # no question asked again
+    report = json.loads((home / "synthesis" / "report.json").read_text())
+    assert report["extraction"]["generator_calls"] == 0 < report["extraction"]["cached_calls"]
+
+
+def test_demo_says_when_the_generator_wrote_no_pair(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    tiny = f"local:{tiny_llama_dir}"
+    roles = ["--generator", tiny, "--executive", tiny, "--base", tiny]
+    # greedy decoding of a random model fills the schema with empty strings: no usable pair
+    sizes = ["--questions", "1", "--generator-max-tokens", "64", "--generator-temperature", "0"]
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), *roles, *sizes])
+    assert result.exit_code == 2
+    assert "holds no usable question/answer pairs" in " ".join(result.output.split())
+
+
+def test_demo_refuses_a_bad_setting(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--concurrency", "0"])
+    assert result.exit_code == 2
+    assert "concurrency" in result.output
