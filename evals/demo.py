@@ -9,7 +9,6 @@ when it runs again: the synthesis call cache, the trained MEMORY, every finished
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from evals.pipeline import EvalSettings, Models, evaluate
 from evals.runner import EvaluationResult
+from evals.scoring import summarise
 from evals.systems import MemoSettings
 from memo_training.config import TrainConfig
 
@@ -123,6 +123,10 @@ async def run_demo(
     )
 
 
+def _label(system: str) -> str:
+    return DEMO_SYSTEMS.get(system, system)
+
+
 def _table(evaluation: EvaluationResult) -> list[dict[str, Any]]:
     rows = []
     for summary in evaluation.summary:
@@ -131,7 +135,7 @@ def _table(evaluation: EvaluationResult) -> list[dict[str, Any]]:
         )
         rows.append(
             {
-                "system": DEMO_SYSTEMS.get(summary["system"], summary["system"]),
+                "system": _label(summary["system"]),
                 "EM": summary["exact_match"],
                 "F1": summary["f1"],
                 "executive tokens": round(tokens, 1),
@@ -146,13 +150,9 @@ def _table(evaluation: EvaluationResult) -> list[dict[str, Any]]:
 def _by_kind(evaluation: EvaluationResult) -> list[dict[str, Any]]:
     table = []
     for system in dict.fromkeys(row["system"] for row in evaluation.rows):
-        entry: dict[str, Any] = {"system": DEMO_SYSTEMS.get(system, system)}
+        entry: dict[str, Any] = {"system": _label(system)}
         for kind in KINDS:
-            scores = [
-                row["f1"]
-                for row in evaluation.rows
-                if row["system"] == system and row["kind"] == kind and row["f1"] is not None
-            ]
-            entry[kind] = round(statistics.fmean(scores), 3) if scores else None
+            rows = [r for r in evaluation.rows if r["system"] == system and r["kind"] == kind]
+            entry[kind] = summarise(rows)["f1"]
         table.append(entry)
     return table

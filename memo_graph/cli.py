@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -364,6 +365,18 @@ def _print_exchange(exchange: dict[str, Any]) -> None:
     console.print(f"{'':>14}  [{style}]A: {exchange['answer']}[/]")
 
 
+def _print_table(
+    rows: list[dict[str, Any]], columns: Sequence[str], title: str | None = None
+) -> None:
+    """Rows of scores and costs as a rich table, formatted as the evaluation report does."""
+    from evals.report import format_value
+
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*(format_value(row.get(column)) for column in columns))
+    console.print(table)
+
+
 @app.command(name="eval")
 def evaluate(
     benchmark: Annotated[
@@ -416,7 +429,7 @@ def evaluate(
     import asyncio
 
     from evals.pipeline import EvalSettings, evaluate
-    from evals.report import SUMMARY_COLUMNS, format_value
+    from evals.report import SUMMARY_COLUMNS
     from evals.systems import MemoSettings
     from memo_graph.synthesis import STEPS
     from memo_training.config import TrainConfig
@@ -456,10 +469,7 @@ def evaluate(
     except (MemoError, ValueError) as exc:
         _fail(exc)
         return
-    table = Table(*SUMMARY_COLUMNS[:-1])
-    for row in result.summary:
-        table.add_row(*(format_value(row.get(c)) for c in SUMMARY_COLUMNS[:-1]))
-    console.print(table)
+    _print_table(result.summary, SUMMARY_COLUMNS[:-1])
     for name, path in files.items():
         console.print(f"[dim]{name}: {path}[/]")
 
@@ -490,7 +500,6 @@ def demo(
     from rich.progress import Progress
 
     from evals.demo import DemoSettings, run_demo
-    from evals.report import format_value
 
     bars: dict[str, tuple[Progress, Any]] = {}  # one bar per system, shown while it answers
 
@@ -531,14 +540,10 @@ def demo(
         _fail(exc)
         return
     questions_asked = result.evaluation.summary[0]["questions"]
-    for rows, title in (
-        (result.table, f"{questions_asked} questions: means per question"),
-        (result.by_kind, "F1 by kind of question"),
-    ):
-        table = Table(*rows[0], title=title)
-        for row in rows:
-            table.add_row(*(format_value(value) for value in row.values()))
-        console.print(table)
+    _print_table(
+        result.table, list(result.table[0]), f"{questions_asked} questions: means per question"
+    )
+    _print_table(result.by_kind, list(result.by_kind[0]), "F1 by kind of question")
     console.print(
         f"[dim]{time.perf_counter() - started:.0f} s; report: {result.files['markdown']}[/]"
     )
