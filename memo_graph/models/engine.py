@@ -21,6 +21,7 @@ import torch
 import xgrammar as xgr
 
 from memo_graph.errors import ModelLoadError, StructuredOutputError
+from memo_graph.models.cpu_linear import pack_linear_layers
 from memo_graph.models.grammar import GrammarCompiler
 from memo_graph.models.json_closing import ClosingWalk, JsonLexState
 from memo_graph.models.weights import ResolvedWeights
@@ -110,6 +111,7 @@ class LocalEngine:
                 "holds config.json, safetensors weights and tokenizer files."
             ) from exc
         self.model: Any = model.to(self.device).eval()
+        self.packed_linear_layers = pack_linear_layers(self.model) if dtype == torch.float32 else 0
         self.vocab_size = int(self.model.config.vocab_size)
         self.pad_id = self._pad_token_id()
         self.eos_ids = self._eos_token_ids()
