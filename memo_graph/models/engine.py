@@ -1,10 +1,11 @@
 """A batching generation engine over one transformers model, shared by every chat model that
 loads the same weights.
 
-Requests from any thread or event loop go into a queue; one worker thread takes whatever has
-arrived (up to ``max_batch_size``), groups it by LoRA adapter and decodes each group as one
-left-padded batch with a shared KV cache. Each row has its own sampling settings, stop strings
-and JSON grammar, so unrelated calls still share one forward pass per token.
+Requests from any thread or event loop go into a queue; one worker thread decodes them as one
+left-padded batch with a shared KV cache (up to ``max_batch_size`` rows). Batching is
+continuous: a request that arrives mid-decode joins at the next step, and a finished row leaves
+at once. Each row has its own LoRA adapter (or none), sampling settings, stop strings and JSON
+grammar, so unrelated calls still share one forward pass per token.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from memo_graph.errors import ModelLoadError, StructuredOutputError
 from memo_graph.models.cpu_linear import pack_linear_layers
 from memo_graph.models.grammar import GrammarCompiler
 from memo_graph.models.json_closing import ClosingWalk, JsonLexState
+from memo_graph.models.prefix_cache import PrefixCache
 from memo_graph.models.weights import ResolvedWeights
 
 FinishReason = Literal["stop", "length", "cancelled"]
@@ -31,6 +33,7 @@ FinishReason = Literal["stop", "length", "cancelled"]
 # follows it with this many tokens to spare (a sampled token can lengthen the walk by a few).
 _CLOSING_HORIZON = 96
 _CLOSING_MARGIN = 3
+_BASE_ADAPTER = "__base__"  # peft's adapter name for "no adapter" in a mixed batch
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class _Row:
 
     request: GenerationRequest
     matcher: xgr.GrammarMatcher | None
+    adapter_name: str = _BASE_ADAPTER
     token_ids: list[int] = field(default_factory=list)
     text: str = ""
     emitted: int = 0
@@ -81,6 +85,49 @@ class _Row:
     @property
     def remaining(self) -> int:
         return self.request.params.max_new_tokens - len(self.token_ids)
+
+
+@dataclass
+class _Batch:
+    """The rows decoding together and their shared, left-padded KV cache."""
+
+    rows: list[_Row]
+    cache: Any  # transformers DynamicCache, one row per entry of ``rows``
+    attention: torch.Tensor  # (rows, cached positions): 0 where a row is padded
+    positions: torch.Tensor  # (rows, 1): position of each row's pending token
+    pending: torch.Tensor  # (rows, 1): the token each row feeds next
+
+
+def _mergeable(cache: Any) -> bool:
+    """Whether rows can join ``cache`` mid-flight: every layer a plain full-attention cache
+    (sliding-window layers keep a trimmed window that left padding would misalign)."""
+    from transformers.cache_utils import DynamicLayer
+
+    return all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
+def _pad_left(tensor: torch.Tensor, width: int) -> torch.Tensor:
+    """Zero-pad the sequence dimension (dim 1 of a mask, dim 2 of a KV tensor) to ``width``."""
+    dim = 1 if tensor.dim() == 2 else 2
+    missing = width - tensor.shape[dim]
+    if missing == 0:
+        return tensor
+    shape = list(tensor.shape)
+    shape[dim] = missing
+    return torch.cat([tensor.new_zeros(shape), tensor], dim=dim)
+
+
+def _drop_padding_columns(batch: _Batch) -> None:
+    """Forget leading positions that are padding in every row left (after rows finished)."""
+    if not batch.rows or not _mergeable(batch.cache):
+        return
+    used = batch.attention.any(dim=0).nonzero()
+    start = int(used[0]) if len(used) else 0
+    if start == 0:
+        return
+    batch.attention = batch.attention[:, start:]
+    for layer in batch.cache.layers:
+        layer.keys, layer.values = layer.keys[:, :, start:], layer.values[:, :, start:]
 
 
 def _default_device() -> torch.device:
@@ -95,6 +142,7 @@ class LocalEngine:
         weights: ResolvedWeights,
         device: str | None = None,
         max_batch_size: int = 16,
+        prefix_cache_bytes: int = 512 * 2**20,
     ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -118,8 +166,18 @@ class LocalEngine:
         self.grammars = GrammarCompiler(self.tokenizer, self.vocab_size)
         self._closing_walk = ClosingWalk(self.tokenizer, self.vocab_size)
         self._adapters: dict[Path, str] = {}
-        self.decode_calls = 0  # batches decoded so far; tests and benchmarks read it
+        self._bitmask = xgr.allocate_token_bitmask(max_batch_size, self.vocab_size)
+        self.largest_batch = 0  # most rows decoded in one step so far; tests read it
         self.gather_window_s = 0.01
+        # False: a request that arrives mid-decode waits until the running batch ends (static
+        # batching; benchmarks compare the two).
+        self.continuous_batching = True
+        from transformers import DynamicCache
+
+        # Rows can join a running batch, and reuse cached prompt prefixes, only where every
+        # layer keeps all its past states (no sliding window).
+        self._rows_can_join = _mergeable(DynamicCache(config=self.model.config))
+        self.prefix_cache = PrefixCache(max_bytes=prefix_cache_bytes)
         self._queue: queue.Queue[GenerationRequest] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -182,40 +240,75 @@ class LocalEngine:
     # ----------------------------------------------------------------- worker
     def _serve_forever(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            first = self._queue.get()
             # Linger briefly: the requests of one batch() call arrive a few ms apart (each
-            # renders its prompt on its own thread) and should be decoded together.
-            while len(batch) < self.max_batch_size:
+            # renders its prompt on its own thread) and should start together.
+            arrivals = [first, *self._take_arrivals(self.max_batch_size - 1, linger=True)]
+            self._serve_until_idle(arrivals)
+
+    def _take_arrivals(self, limit: int, linger: bool) -> list[GenerationRequest]:
+        taken: list[GenerationRequest] = []
+        while len(taken) < limit:
+            try:
+                if linger:
+                    taken.append(self._queue.get(timeout=self.gather_window_s))
+                else:
+                    taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return [request for request in taken if not request.future.cancelled()]
+
+    @torch.inference_mode()
+    def _serve_until_idle(self, arrivals: list[GenerationRequest]) -> None:
+        """Decode until no request is left. Requests that arrive meanwhile join the running
+        batch at the next step (continuous batching), whatever adapter each one asks for."""
+        batch: _Batch | None = None
+        while True:
+            if arrivals:
                 try:
-                    batch.append(self._queue.get(timeout=self.gather_window_s))
-                except queue.Empty:
-                    break
-            live = [r for r in batch if not r.future.cancelled()]
-            by_adapter: dict[Path | None, list[GenerationRequest]] = {}
-            for request in live:
-                by_adapter.setdefault(request.adapter, []).append(request)
-            for adapter, group in by_adapter.items():
-                try:
-                    self._decode_group(adapter, group)
-                except Exception as exc:  # deliver the failure to every caller, keep serving
-                    for request in group:
+                    for joining in self._prefill(self._rows_for(arrivals)):
+                        if joining.rows:  # not all finished at their first token
+                            batch = joining if batch is None else self._merge(batch, joining)
+                except Exception as exc:  # deliver the failure to those callers, keep serving
+                    for request in arrivals:
                         _settle(request.future, exception=exc)
+            if batch is not None and batch.rows:
+                try:
+                    self._step(batch)
+                except Exception as exc:
+                    for row in batch.rows:
+                        _settle(row.request.future, exception=exc)
+                    batch = None
+            if batch is not None and not batch.rows:
+                batch = None
+            room = self.max_batch_size - (len(batch.rows) if batch else 0)
+            can_join = batch is None or (self.continuous_batching and self._rows_can_join)
+            arrivals = self._take_arrivals(room, linger=False) if can_join else []
+            if batch is None and not arrivals:
+                return
 
-    def _activate_adapter(self, adapter: Path | None) -> Any:
-        """Return a context manager that runs the base with ``adapter`` on (or all adapters off)."""
-        import contextlib
+    def _rows_for(self, requests: list[GenerationRequest]) -> list[_Row]:
+        rows = []
+        for request in requests:
+            try:
+                adapter_name = self._adapter_name(request.adapter)
+            except ModelLoadError as exc:
+                _settle(request.future, exception=exc)
+                continue
+            matcher = xgr.GrammarMatcher(request.grammar) if request.grammar is not None else None
+            rows.append(_Row(request, matcher, adapter_name))
+        return rows
 
+    def _adapter_name(self, adapter: Path | None) -> str:
+        """The peft name of ``adapter`` (loaded on first use); peft's name for the bare base."""
         if adapter is None:
-            if self._adapters:
-                return self.model.disable_adapter()
-            return contextlib.nullcontext()
+            return _BASE_ADAPTER
         name = self._adapters.get(adapter)
         if name is None:
             name = f"adapter_{len(self._adapters)}"
             self._load_adapter(adapter, name)
             self._adapters[adapter] = name
-        self.model.set_adapter(name)
-        return contextlib.nullcontext()
+        return name
 
     def _load_adapter(self, adapter: Path, name: str) -> None:
         from peft import PeftModel
@@ -232,39 +325,51 @@ class LocalEngine:
             ) from exc
         self.model.eval()
 
-    @torch.inference_mode()
-    def _decode_group(self, adapter: Path | None, requests: list[GenerationRequest]) -> None:
-        self.decode_calls += 1
-        with self._activate_adapter(adapter):
-            rows = [
-                _Row(r, xgr.GrammarMatcher(r.grammar) if r.grammar is not None else None)
-                for r in requests
-            ]
-            self._decode(rows)
-        for row in rows:
-            if row.matcher is not None and not row.matcher.is_completed():
-                _settle(
-                    row.request.future,
-                    exception=StructuredOutputError(
-                        f"the reply reached max_tokens={row.request.params.max_new_tokens} before "
-                        "completing the JSON schema; raise max_tokens or simplify the schema "
-                        f"(the reply ended with {row.text[-120:]!r})."
-                    ),
-                )
-                continue
-            _settle(
-                row.request.future,
-                GenerationResult(
-                    text=row.text,
-                    prompt_tokens=len(row.request.prompt_ids),
-                    completion_tokens=len(row.token_ids),
-                    finish_reason="length" if row.closing else (row.finish or "stop"),
-                ),
-            )
+    def _forward(self, rows: list[_Row], **inputs: Any) -> torch.Tensor:
+        """Last-position logits; each row runs through its own adapter, or none."""
+        if self._adapters:
+            inputs["adapter_names"] = [row.adapter_name for row in rows]
+        output = self.model(**inputs, use_cache=True, logits_to_keep=1)
+        return output.logits[:, -1, :].float()  # type: ignore[no-any-return]
 
-    def _decode(self, rows: list[_Row]) -> None:
+    def _prefill(self, rows: list[_Row]) -> list[_Batch]:
+        """Read the prompts of ``rows`` and choose each first token: one row at a time after the
+        longest prefix the engine has read before, or as one left-padded batch where rows
+        cannot be merged (reading a prompt is compute-bound: batching it gains little)."""
+        if self._rows_can_join:
+            return [self._prefill_one(row) for row in rows]
+        return [self._prefill_together(rows)]
+
+    def _prefill_one(self, row: _Row) -> _Batch:
+        from transformers import DynamicCache
+
+        prompt = row.request.prompt_ids
+        reused, states = self.prefix_cache.longest_prefix(row.adapter_name, prompt)
+        cache: Any = DynamicCache(config=self.model.config)
+        for layer_index, (keys, values) in enumerate(states):
+            cache.update(keys, values, layer_index)
+        new_ids = torch.tensor([prompt[reused:]], dtype=torch.long, device=self.device)
+        attention = torch.ones((1, len(prompt)), dtype=torch.long, device=self.device)
+        positions = torch.arange(reused, len(prompt), device=self.device).view(1, -1)
+        batch = _Batch([row], cache, attention, positions[:, -1:] + 1, new_ids[:, -1:])
+        logits = self._forward(
+            [row],
+            input_ids=new_ids,
+            attention_mask=attention,
+            position_ids=positions,
+            past_key_values=cache,
+        )
+        self.prefix_cache.store(
+            row.adapter_name, prompt, [(layer.keys, layer.values) for layer in cache.layers]
+        )
+        self._take_tokens(batch, logits, fed=False)
+        return batch
+
+    def _prefill_together(self, rows: list[_Row]) -> _Batch:
+        from transformers import DynamicCache
+
         device = self.device
-        width = max(len(row.request.prompt_ids) for row in rows)
+        width = max((len(row.request.prompt_ids) for row in rows), default=0)
         input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
         attention = torch.zeros((len(rows), width), dtype=torch.long)
         for i, row in enumerate(rows):
@@ -273,41 +378,97 @@ class LocalEngine:
             attention[i, width - len(ids) :] = 1
         input_ids, attention = input_ids.to(device), attention.to(device)
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
-
-        from transformers import DynamicCache
-
-        cache = DynamicCache(config=self.model.config)
-        active = list(range(len(rows)))  # indices into rows, aligned with the batch dimension
-        bitmask = xgr.allocate_token_bitmask(len(rows), self.vocab_size)
-        while True:
-            output = self.model(
+        batch = _Batch(
+            rows=rows,
+            cache=DynamicCache(config=self.model.config),
+            attention=attention,
+            positions=positions[:, -1:] + 1,
+            pending=input_ids[:, -1:],
+        )
+        if rows:
+            logits = self._forward(
+                rows,
                 input_ids=input_ids,
                 attention_mask=attention,
                 position_ids=positions,
-                past_key_values=cache,
-                use_cache=True,
-                logits_to_keep=1,
+                past_key_values=batch.cache,
             )
-            logits = output.logits[:, -1, :].float()
-            next_tokens = self._choose_tokens(logits, [rows[i] for i in active], bitmask)
-            still_active: list[int] = []
-            for batch_index, row_index in enumerate(active):
-                row = rows[row_index]
-                self._advance(row, int(next_tokens[batch_index]))
-                if row.finish is None:
-                    still_active.append(batch_index)
-            if not still_active:
-                return
-            if len(still_active) < len(active):
-                keep = torch.tensor(still_active, device=device)
-                cache.batch_select_indices(keep)
-                attention = attention.index_select(0, keep)
-                positions = positions.index_select(0, keep)
-                next_tokens = next_tokens.index_select(0, keep)
-                active = [active[i] for i in still_active]
-            input_ids = next_tokens.view(-1, 1)
-            attention = torch.cat([attention, attention.new_ones((len(active), 1))], dim=1)
-            positions = positions[:, -1:] + 1
+            self._take_tokens(batch, logits, fed=False)
+        return batch
+
+    def _step(self, batch: _Batch) -> None:
+        """Feed every row its pending token and choose the next one."""
+        self.largest_batch = max(self.largest_batch, len(batch.rows))
+        attention = torch.cat([batch.attention, batch.attention.new_ones((len(batch.rows), 1))], 1)
+        logits = self._forward(
+            batch.rows,
+            input_ids=batch.pending,
+            attention_mask=attention,
+            position_ids=batch.positions,
+            past_key_values=batch.cache,
+        )
+        batch.attention = attention
+        self._take_tokens(batch, logits, fed=True)
+
+    def _take_tokens(self, batch: _Batch, logits: torch.Tensor, fed: bool) -> None:
+        """Choose and append each row's next token, settle the rows that finished and keep the
+        others (with their cache rows) as the batch."""
+        next_tokens = self._choose_tokens(logits, batch.rows, self._bitmask)
+        survivors: list[int] = []
+        for index, row in enumerate(batch.rows):
+            self._advance(row, int(next_tokens[index]))
+            if row.finish is None:
+                survivors.append(index)
+            else:
+                self._settle_row(row)
+        positions = batch.positions + 1 if fed else batch.positions
+        pending = next_tokens.view(-1, 1)
+        if len(survivors) < len(batch.rows):
+            keep = torch.tensor(survivors, dtype=torch.long, device=self.device)
+            if survivors:
+                batch.cache.batch_select_indices(keep)
+            batch.attention = batch.attention.index_select(0, keep)
+            positions, pending = positions.index_select(0, keep), pending.index_select(0, keep)
+            batch.rows = [batch.rows[i] for i in survivors]
+            _drop_padding_columns(batch)
+        batch.positions, batch.pending = positions, pending
+
+    def _merge(self, running: _Batch, joining: _Batch) -> _Batch:
+        """One batch of both: the shorter side is left-padded (masked) to the other's length."""
+        width = max(running.attention.shape[1], joining.attention.shape[1])
+        for mine, theirs in zip(running.cache.layers, joining.cache.layers, strict=True):
+            mine.keys = torch.cat([_pad_left(mine.keys, width), _pad_left(theirs.keys, width)])
+            mine.values = torch.cat(
+                [_pad_left(mine.values, width), _pad_left(theirs.values, width)]
+            )
+        running.attention = torch.cat(
+            [_pad_left(running.attention, width), _pad_left(joining.attention, width)]
+        )
+        running.positions = torch.cat([running.positions, joining.positions])
+        running.pending = torch.cat([running.pending, joining.pending])
+        running.rows = running.rows + joining.rows
+        return running
+
+    def _settle_row(self, row: _Row) -> None:
+        if row.matcher is not None and not row.matcher.is_completed():
+            _settle(
+                row.request.future,
+                exception=StructuredOutputError(
+                    f"the reply reached max_tokens={row.request.params.max_new_tokens} before "
+                    "completing the JSON schema; raise max_tokens or simplify the schema "
+                    f"(the reply ended with {row.text[-120:]!r})."
+                ),
+            )
+            return
+        _settle(
+            row.request.future,
+            GenerationResult(
+                text=row.text,
+                prompt_tokens=len(row.request.prompt_ids),
+                completion_tokens=len(row.token_ids),
+                finish_reason="length" if row.closing else (row.finish or "stop"),
+            ),
+        )
 
     def _choose_tokens(
         self, logits: torch.Tensor, rows: list[_Row], bitmask: torch.Tensor

@@ -234,13 +234,14 @@ class ProtocolNodes:
             return [_unsent(stage, question, target)], Cost()
         return await self._ask_memory(context, runtime, stage, [question], target)
 
-    def _notebook(self, state: ProtocolState, context: ProtocolContext) -> str:
+    def _notebook(self, state: ProtocolState, context: ProtocolContext, turns_left: int) -> str:
         trail = state.get("trail", [])
         parts = [
             prompts.render_query(state["query"]),
-            prompts.render_candidates(state.get("candidates", []), state.get("known_facts", [])),
             prompts.render_exchanges(trail),
+            prompts.render_candidates(state.get("candidates", []), state.get("known_facts", [])),
             prompts.render_dead_questions(dead_questions(trail, context.dead_end_after)),
+            prompts.render_turns_left(turns_left),
         ]
         return "\n\n".join(p for p in parts if p)
 
@@ -291,8 +292,8 @@ class ProtocolNodes:
             context,
             "identification",
             IdentificationStep,
-            prompts.IDENTIFICATION.format(turns_left=context.identification_turns - turn),
-            self._notebook(state, context),
+            prompts.IDENTIFICATION,
+            self._notebook(state, context, turns_left=context.identification_turns - turn),
             context.identification_temperature,
         )
         turn += 1
@@ -337,17 +338,13 @@ class ProtocolNodes:
         if turn >= context.seeking_turns:
             return Command(goto="synthesize")
         turns_left = context.seeking_turns - turn
-        system = (
-            prompts.SEEKING.format(entity=entity, turns_left=turns_left)
-            if entity
-            else prompts.SEEKING_NO_ENTITY.format(turns_left=turns_left)
-        )
+        system = prompts.SEEKING.format(entity=entity) if entity else prompts.SEEKING_NO_ENTITY
         step, cost, errors = await self._ask_executive(
             context,
             "seeking",
             SeekingStep,
             system,
-            self._notebook(state, context),
+            self._notebook(state, context, turns_left),
             context.seeking_temperature,
         )
         turn += 1

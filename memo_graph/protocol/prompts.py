@@ -28,20 +28,19 @@ IDENTIFICATION = (
     "candidate it tests), confirm the first candidate when the replies agree with the query's "
     "clues, or give up when nothing more can be learnt. When a question got 'I don't know', ask "
     "a simpler one with fewer facts in it. Dropped candidates and dead questions are listed: do "
-    "not use them again. Turns left: {turns_left}."
+    "not use them again."
 )
 
 SEEKING = (
     ROLE + "\n\nStage 3, answer seeking. The query is about {entity}. Ask the MEMORY for the facts "
     "about {entity} that the query wants; every question names {entity}. If the replies show "
     "that another candidate fits better, pivot to it. Decide 'answer' as soon as the replies "
-    "answer the query. Turns left: {turns_left}."
+    "answer the query."
 )
 
 SEEKING_NO_ENTITY = (
     ROLE + "\n\nStage 3, answer seeking. No entity was identified. Ask the MEMORY direct questions "
-    "that could answer the query, or decide 'answer' if nothing more can be learnt. Turns "
-    "left: {turns_left}."
+    "that could answer the query, or decide 'answer' if nothing more can be learnt."
 )
 
 FINAL = (
@@ -49,6 +48,16 @@ FINAL = (
     "answer with the replies that support it. If the replies do not answer the query, give your "
     "best guess from them and say that it is a guess."
 )
+
+
+# The stage prompts above stay the same from turn to turn and the notebook below only grows at
+# its start (query, then replies in order), with what changes every turn at its end: a model
+# server that caches prompt prefixes (the local engine, vLLM, OpenAI) reads each turn's new part
+# only.
+
+
+def render_turns_left(turns_left: int) -> str:
+    return f"Turns left: {turns_left}."
 
 
 def render_query(query: str) -> str:

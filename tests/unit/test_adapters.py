@@ -90,3 +90,35 @@ def test_artifact_directory_loads_base_and_adapter(adapter_dir: Path, tiny_llama
     chat = LocalChatModel(model=str(adapter_dir), max_tokens=10)
     direct = LocalChatModel(model=str(tiny_llama_dir), adapter=str(adapter_dir), max_tokens=10)
     assert chat.invoke(PROMPT).content == direct.invoke(PROMPT).content
+
+
+def test_adapter_request_joins_a_running_base_batch(
+    tiny_llama_dir: Path, adapter_dir: Path
+) -> None:
+    """One batch mixes rows with and without the adapter (peft's per-row adapter names)."""
+    from memo_graph.models.engine import GenerationRequest, SamplingParams
+
+    engine = LocalChatModel(model=str(tiny_llama_dir)).engine
+    ids = engine.render_chat([{"role": "user", "content": PROMPT}])
+
+    def request(tokens: int, adapter: Path | None, **kwargs: object) -> GenerationRequest:
+        return GenerationRequest(
+            ids, SamplingParams(max_new_tokens=tokens), adapter=adapter, **kwargs
+        )  # type: ignore[arg-type]
+
+    base_alone = engine.submit(request(20, None)).result(timeout=60).text
+    adapter_alone = engine.submit(request(6, adapter_dir)).result(timeout=60).text
+    assert base_alone[: len(adapter_alone)] != adapter_alone
+    joined = []
+    finished: list[str] = []
+
+    def join_once(_piece: str) -> None:
+        if not joined:
+            joined.append(engine.submit(request(6, adapter_dir)))
+            joined[0].add_done_callback(lambda _f: finished.append("adapter"))
+
+    running = engine.submit(request(20, None, on_text=join_once))
+    running.add_done_callback(lambda _f: finished.append("base"))
+    assert running.result(timeout=60).text == base_alone
+    assert joined[0].result(timeout=60).text == adapter_alone
+    assert finished == ["adapter", "base"], "the adapter row joined the running base row"

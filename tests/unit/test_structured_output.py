@@ -89,12 +89,15 @@ def test_a_looping_reply_still_ends_as_a_valid_object(tiny_llama_dir: Path) -> N
         "required": ["text", "tags", "meta"],
     }
     model = LocalChatModel(model=str(tiny_llama_dir), max_tokens=40, temperature=1.0)
-    for out in model.with_structured_output(schema, include_raw=True).batch(["Write."] * 4):
+    torch.manual_seed(0)  # sampled replies: most, not all, would run on past the budget
+    outs = model.with_structured_output(schema, include_raw=True).batch(["Write."] * 8)
+    for out in outs:
         assert out["parsing_error"] is None
         assert set(out["parsed"]) == {"text", "tags", "meta"}
         assert isinstance(out["parsed"]["meta"]["n"], int)
         assert out["raw"].usage_metadata["output_tokens"] <= 40
-        assert out["raw"].response_metadata["finish_reason"] == "length"
+    walked = [out["raw"].response_metadata["finish_reason"] == "length" for out in outs]
+    assert sum(walked) >= 4, "the budget walk must have closed most of these replies"
 
 
 class Numbered(BaseModel):
