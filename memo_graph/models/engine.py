@@ -118,8 +118,9 @@ def _pad_left(tensor: torch.Tensor, width: int) -> torch.Tensor:
 
 
 def _drop_padding_columns(batch: _Batch) -> None:
-    """Forget leading positions that are padding in every row left (after rows finished)."""
-    if not batch.rows or not _mergeable(batch.cache):
+    """Forget leading positions that are padding in every row left (after rows finished).
+    Only for caches that keep every past position (see ``_mergeable``)."""
+    if not batch.rows:
         return
     used = batch.attention.any(dim=0).nonzero()
     start = int(used[0]) if len(used) else 0
@@ -430,7 +431,8 @@ class LocalEngine:
             batch.attention = batch.attention.index_select(0, keep)
             positions, pending = positions.index_select(0, keep), pending.index_select(0, keep)
             batch.rows = [batch.rows[i] for i in survivors]
-            _drop_padding_columns(batch)
+            if self._rows_can_join:
+                _drop_padding_columns(batch)
         batch.positions, batch.pending = positions, pending
 
     def _merge(self, running: _Batch, joining: _Batch) -> _Batch:
