@@ -40,6 +40,8 @@ class DemoSettings:
     questions: int | None = None
     """The first N of the 20 questions (None: all)."""
     memory: str | None = None
+    pairs: Path | None = None
+    """QA pairs to train the MEMORY on instead of synthesising them (the GENERATOR is unused)."""
     """A MEMORY spec to ask as it is (``local:ARTIFACT``) instead of synthesising and training."""
     steps: list[str] = field(
         default_factory=lambda: ["extraction", "entity_surfacing", "cross_document"]
@@ -79,6 +81,7 @@ class DemoSettings:
                 generator=self.generator,
                 base=self.base,
                 memory=self.memory,
+                pairs=self.pairs,
                 steps=list(self.steps),
                 synthesis={
                     "max_tokens": self.generator_max_tokens,
@@ -138,6 +141,7 @@ def _table(evaluation: EvaluationResult) -> list[dict[str, Any]]:
                 "system": _label(summary["system"]),
                 "EM": summary["exact_match"],
                 "F1": summary["f1"],
+                "contained": summary["contained"],
                 "executive tokens": round(tokens, 1),
                 "memory calls": summary["memory_calls"],
                 "seconds": summary["wall_s"],

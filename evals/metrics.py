@@ -1,4 +1,6 @@
-"""SQuAD-style answer metrics: normalised exact match and token F1, best over the aliases."""
+"""Answer metrics, best over the aliases: SQuAD-style normalised exact match and token F1, and
+answer containment (a normalised gold answer appears in the normalised prediction: the accuracy
+of PopQA and ALCE, which does not punish an answer for its confirming clause)."""
 
 from __future__ import annotations
 
@@ -37,3 +39,9 @@ def _f1(prediction: str, reference: str) -> float:
 def token_f1(prediction: str, references: str | Iterable[str]) -> float:
     golds = [references] if isinstance(references, str) else list(references)
     return max(_f1(prediction, gold) for gold in golds)
+
+
+def answer_contained(prediction: str, references: str | Iterable[str]) -> float:
+    golds = [references] if isinstance(references, str) else list(references)
+    guess = f" {normalise_answer(prediction)} "
+    return float(any(normalise_answer(g) and f" {normalise_answer(g)} " in guess for g in golds))

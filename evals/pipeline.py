@@ -13,6 +13,7 @@ from evals.judge import Judge
 from evals.report import write_report
 from evals.runner import EvaluationResult, run_evaluation
 from evals.systems import MemoSettings, build_systems
+from memo_graph.files import claim_output_directory
 from memo_graph.models.spec import resolve_chat_model
 
 
@@ -54,6 +55,7 @@ async def evaluate(
     """Run ``settings``; ``progress`` gets one line per stage (None: silent, no progress bars),
     ``on_answer(label, done, total)`` a call per answered question."""
     models = models or Models()
+    claim_output_directory(settings.out, "eval", signatures=("records",))
     benchmark = load_benchmark(settings.benchmark, settings.data)
     executive = models.executive or resolve_chat_model(
         settings.executive, max_tokens=settings.max_tokens, temperature=0.0

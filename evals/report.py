@@ -12,13 +12,14 @@ from typing import Any
 from memo_graph.files import write_text_atomically
 
 SUMMARY_COLUMNS = (
-    "condition", "system", "questions", "exact_match", "f1", "judge_correct", "recall_at_k",
+    "condition", "system", "questions", "exact_match", "f1", "contained", "judge_correct",
+    "recall_at_k",
     "executive_input_tokens", "executive_output_tokens", "memory_calls", "wall_s", "errors",
 )  # fmt: skip
 ROW_COLUMNS = (
     "condition", "system", "question_id", "kind", "question", "gold", "answer", "exact_match",
-    "f1", "judge_correct", "recall_at_k", "executive_input_tokens", "executive_output_tokens",
-    "memory_calls", "wall_s", "error",
+    "f1", "contained", "judge_correct", "recall_at_k", "executive_input_tokens",
+    "executive_output_tokens", "memory_calls", "wall_s", "error",
 )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Per-question scores (EM, F1, judge, recall@k) and their means per system."""
+"""Per-question scores (EM, F1, containment, judge, recall@k) and their means per system."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
-from evals.metrics import exact_match, token_f1
+from evals.metrics import answer_contained, exact_match, token_f1
 
-SCORES = ("exact_match", "f1", "judge_correct", "recall_at_k")
+SCORES = ("exact_match", "f1", "contained", "judge_correct", "recall_at_k")
 COSTS = ("executive_input_tokens", "executive_output_tokens", "memory_calls", "wall_s")
 
 
@@ -21,6 +21,7 @@ def answer_scores(answer: str, references: list[str]) -> dict[str, float]:
     return {
         "exact_match": exact_match(answer, references),
         "f1": token_f1(answer, references),
+        "contained": answer_contained(answer, references),
     }
 
 

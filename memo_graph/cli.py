@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from memo_graph.errors import MemoError
+from memo_graph.models.spec import REMOTE_RETRIES, REMOTE_TIMEOUT_S
 
 app = typer.Typer(
     name="memo",
@@ -20,12 +24,51 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = Console(emoji=False)
 
 
-def _fail(error: Exception) -> None:
-    console.print(f"[bold red]error:[/] {error}")
+def _say(template: str, *values: object) -> None:
+    """Print our own markup ``template`` with ``values`` filled in as literal text: answers,
+    paths, titles and errors are never read as markup."""
+    console.print(template.format(*(escape(str(v)) for v in values)))
+
+
+def _fail(error: BaseException) -> None:
+    _say("[bold red]error:[/] {}", error)
     raise typer.Exit(code=2)
+
+
+@contextlib.contextmanager
+def _errors_as_one_line() -> Iterator[None]:
+    """Every command's failures the user can fix (ours, bad settings, a remote model that
+    timed out or cannot be reached) end as one line on the terminal and exit code 2."""
+    from memo_graph.models.remote import transport_failure
+
+    try:
+        yield
+    except (MemoError, ValueError) as exc:
+        _fail(exc)
+    except Exception as exc:
+        what = transport_failure(exc)
+        if what is None:
+            raise
+        _fail(
+            RuntimeError(
+                f"a remote model {what} ({type(exc).__name__}: {exc}). Check its URL, API key "
+                "and network, or raise --timeout."
+            )
+        )
+
+
+_REMOTE_TIMEOUT_HELP = (
+    f"Seconds a remote model may take per request (default {REMOTE_TIMEOUT_S:g})."
+)
+_REMOTE_RETRIES_HELP = f"Retries of a remote request that timed out (default {REMOTE_RETRIES})."
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    """The options the user set; the others keep the defaults of the function they go to."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 @app.command()
@@ -37,23 +80,30 @@ def chat(
     ] = "local",
     max_tokens: Annotated[int, typer.Option(help="Most tokens in the reply.")] = 128,
     temperature: Annotated[float, typer.Option(help="0 decodes greedily.")] = 0.0,
+    timeout: Annotated[float | None, typer.Option(help=_REMOTE_TIMEOUT_HELP)] = None,
+    retries: Annotated[int | None, typer.Option(help=_REMOTE_RETRIES_HELP)] = None,
 ) -> None:
     """Ask one model spec one question through LangChain (a smoke test of a spec)."""
     from memo_graph.models.spec import resolve_chat_model
 
-    try:
-        llm = resolve_chat_model(model, max_tokens=max_tokens, temperature=temperature)
+    with _errors_as_one_line():
+        llm = resolve_chat_model(
+            model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            **_given(timeout_s=timeout, retries=retries),
+        )
         started = time.perf_counter()
         reply = llm.invoke(prompt)
-    except MemoError as exc:
-        _fail(exc)
-        return
     elapsed = time.perf_counter() - started
-    console.print(str(reply.content))
+    console.print(Text(str(reply.content)))
     usage = getattr(reply, "usage_metadata", None) or {}
-    console.print(
-        f"[dim]{model}: {usage.get('input_tokens', '?')} tokens in, "
-        f"{usage.get('output_tokens', '?')} out, {elapsed:.1f}s[/]"
+    _say(
+        "[dim]{}: {} tokens in, {} out, {}s[/]",
+        model,
+        usage.get("input_tokens", "?"),
+        usage.get("output_tokens", "?"),
+        f"{elapsed:.1f}",
     )
 
 
@@ -75,9 +125,14 @@ def train(
     max_length: Annotated[int | None, typer.Option()] = None,
     checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints.")] = None,
     seed: Annotated[int | None, typer.Option()] = None,
+    retrain: Annotated[
+        bool,
+        typer.Option(help="Replace a finished artifact trained on other data or settings."),
+    ] = False,
 ) -> None:
     """Fine-tune a MEMORY model on a QA dataset (answer-only loss). Run the same command
-    again to resume after a crash; a finished artifact is left as it is."""
+    again to resume after a crash; a finished artifact is left as it is. --out must be a new
+    or empty directory, or a memory artifact: nothing else is overwritten."""
     from memo_training.config import TrainConfig
     from memo_training.trainer import train_memory
 
@@ -92,33 +147,32 @@ def train(
         "checkpoint_every": checkpoint_every,
         "seed": seed,
     }
-    overrides: dict[str, Any] = {k: v for k, v in chosen.items() if v is not None}
-    try:
+    overrides = _given(**chosen)
+    with _errors_as_one_line():
         if preset:
             config = TrainConfig.from_preset(preset, **overrides)
         elif full:
             config = TrainConfig.from_preset("full", **overrides)
         else:
             config = TrainConfig(**overrides)
-        result = train_memory(dataset, out, base=base, config=config)
-    except (MemoError, ValueError) as exc:
-        _fail(exc)
-        return
+        result = train_memory(dataset, out, base=base, config=config, retrain=retrain)
     if os.environ.get("RANK", "0") != "0":
         return  # data-parallel workers: the main process reports
     if result.already_done:
-        console.print(f"{out} is already a complete memory artifact; nothing to do.")
+        _say("{} is already a memory artifact of this data and these settings; nothing to do.", out)
         return
     if result.resumed_at_step is not None:
-        console.print(f"resumed from step {result.resumed_at_step}")
+        _say("resumed from step {}", result.resumed_at_step)
     for note in result.skipped_checkpoints:
-        console.print(f"[yellow]skipped an unreadable checkpoint:[/] {note}")
+        _say("[yellow]skipped an unreadable checkpoint:[/] {}", note)
     if result.report:
-        console.print(f"data: {result.report}")
+        _say("data: {}", result.report)
     metrics = result.artifact.manifest["metrics"]
-    console.print(
-        f"wrote {out}: {metrics['steps']} steps, loss by epoch "
-        + ", ".join(f"{v:.3f}" for v in metrics["epoch_loss"])
+    _say(
+        "wrote {}: {} steps, loss by epoch {}",
+        out,
+        metrics["steps"],
+        ", ".join(f"{v:.3f}" for v in metrics["epoch_loss"]),
     )
 
 
@@ -139,7 +193,7 @@ def merge(
     """Merge memory artifacts in parameter space (task vectors against the true base)."""
     from memo_training.merge import merge_memories
 
-    try:
+    with _errors_as_one_line():
         parsed = [float(w) for w in weights.split(",")] if weights else None
         result = merge_memories(
             list(artifacts),
@@ -150,10 +204,7 @@ def merge(
             output=output,  # type: ignore[arg-type]
             rank=rank,
         )
-    except (MemoError, ValueError) as exc:
-        _fail(exc)
-        return
-    console.print(f"wrote {out} ({result.kind}, {method}): {result.manifest['metrics']}")
+    _say("wrote {} ({}, {}): {}", out, result.kind, method, result.manifest["metrics"])
 
 
 @app.command()
@@ -172,11 +223,8 @@ def serve(
     from memo_training.artifact import load_artifact
     from memo_training.serving import client_spec, render, vllm_available, vllm_command
 
-    try:
+    with _errors_as_one_line():
         loaded = load_artifact(artifact)
-    except MemoError as exc:
-        _fail(exc)
-        return
     command = vllm_command(loaded, name=name, host=host, port=port)
     typer.echo(render(command))  # plain: a wrapped command could not be pasted
     typer.echo(f"clients: --memory {client_spec(name, host, port)}")
@@ -210,16 +258,29 @@ def synthesize(
     temperature: Annotated[float, typer.Option()] = 1.1,
     top_p: Annotated[float, typer.Option()] = 0.95,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per GENERATOR reply.")] = 1024,
+    max_calls: Annotated[
+        int | None,
+        typer.Option(help="Stop before the GENERATOR makes more calls than this (default: none)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (documents, chunks, calls) only.")
+    ] = False,
+    timeout: Annotated[float | None, typer.Option(help=_REMOTE_TIMEOUT_HELP)] = None,
+    retries: Annotated[int | None, typer.Option(help=_REMOTE_RETRIES_HELP)] = None,
 ) -> None:
     """Turn a corpus into a reflection-QA dataset (five steps, by the GENERATOR). Run the same
-    command again after a crash: finished GENERATOR calls are not redone."""
+    command again after a crash: finished GENERATOR calls are not redone. --out must be a new
+    or empty directory, or an earlier output of memo synthesize."""
     import asyncio
 
+    from memo_graph.files import check_output_directory
     from memo_graph.synthesis import STEPS, SynthesisContext, graph
+    from memo_graph.synthesis.graph import CACHE_FILE
+    from memo_graph.synthesis.plan import plan_synthesis
     from memo_graph.synthesis.progress import synthesize_with_progress
     from memo_graph.synthesis.state import SynthesisInput
 
-    try:
+    with _errors_as_one_line():
         context = SynthesisContext(
             generator=generator,
             steps=[s.strip() for s in steps.split(",")] if steps else list(STEPS),
@@ -230,17 +291,23 @@ def synthesize(
             temperature=temperature,
             top_p=top_p,
             max_tokens=max_tokens,
+            max_calls=max_calls,
+            **_given(timeout_s=timeout, remote_retries=retries),
         )
+        check_output_directory(out, "synthesize", signatures=(CACHE_FILE,))
+        plan = plan_synthesis(corpus, context)
+        _print_skips(plan.corpus.skipped_items)
+        _say("plan: {}", plan.describe())
+        if dry_run:
+            return
+        plan.check_budget(max_calls)
         result = asyncio.run(
             synthesize_with_progress(
                 graph, SynthesisInput(source=corpus, out=str(out)), context, console
             )
         )
-    except MemoError as exc:
-        _fail(exc)
-        return
     _print_synthesis_report(result["report"])
-    console.print(f"wrote {result['pairs']} QA pairs: {result['dataset']} and {result['jsonl']}")
+    _say("wrote {} QA pairs: {} and {}", result["pairs"], result["dataset"], result["jsonl"])
     if result["pairs"] == 0:
         console.print(
             "[bold red]error:[/] no QA pair came out; the drops above say why (a GENERATOR too "
@@ -249,11 +316,20 @@ def synthesize(
         raise typer.Exit(code=1)
 
 
+def _print_skips(items: Sequence[Any], shown: int = 20) -> None:
+    """Each skipped file, line or record with its place and reason (the first ``shown``)."""
+    for item in items[:shown]:
+        detail = f" ({item.detail})" if item.detail else ""
+        _say("[yellow]skipped[/] {}: {}{}", item.where, item.reason, detail)
+    if len(items) > shown:
+        _say("[yellow]skipped[/] {} more; the report lists them all", len(items) - shown)
+
+
 def _print_synthesis_report(report: dict[str, Any]) -> None:
     ingestion = report["ingestion"]
     skipped = ", ".join(f"{n} {why}" for why, n in ingestion["skipped"].items()) or "none"
-    console.print(
-        f"{ingestion['documents']} documents, {ingestion['chunks']} chunks; skipped: {skipped}"
+    _say(
+        "{} documents, {} chunks; skipped: {}", ingestion["documents"], ingestion["chunks"], skipped
     )
     table = Table("step", "in", "out", "calls", "cached", "tokens in/out", "seconds", "drops")
     from memo_graph.synthesis import STEPS
@@ -272,10 +348,10 @@ def _print_synthesis_report(report: dict[str, Any]) -> None:
             str(row["cached_calls"]),
             f"{row['input_tokens']}/{row['output_tokens']}",
             f"{row['seconds']:.1f}",
-            drops,
+            Text(drops),
         )
     console.print(table)
-    console.print(f"duplicate questions dropped: {report['deduplication']['dropped']}")
+    _say("duplicate questions dropped: {}", report["deduplication"]["dropped"])
 
 
 def _memory_spec(memory: str) -> str:
@@ -301,6 +377,8 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the output state as JSON.")] = (
         False
     ),
+    timeout: Annotated[float | None, typer.Option(help=_REMOTE_TIMEOUT_HELP)] = None,
+    retries: Annotated[int | None, typer.Option(help=_REMOTE_RETRIES_HELP)] = None,
 ) -> None:
     """Answer a question through the three-stage protocol: the EXECUTIVE asks the MEMORY."""
     import asyncio
@@ -323,230 +401,45 @@ def ask(
                 final = cast(dict[str, Any], chunk)
         return final
 
-    try:
+    with _errors_as_one_line():
         context = ProtocolContext(
             executive=executive,
             memory=_memory_spec(memory),
             memory_reply_format=memory_format,  # type: ignore[arg-type]
             identification_turns=identification_turns,
             seeking_turns=seeking_turns,
+            **_given(timeout_s=timeout, remote_retries=retries),
         )
         out = asyncio.run(run(context))
-    except MemoError as exc:
-        _fail(exc)
-        return
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
-    console.print(f"\n[bold]answer:[/] {out.get('answer', '')}")
-    console.print(f"[bold]justification:[/] {out.get('justification', '')}")
+    _say("\n[bold]answer:[/] {}", out.get("answer", ""))
+    _say("[bold]justification:[/] {}", out.get("justification", ""))
     if out.get("entity"):
         state = "confirmed" if out.get("identified") else "best candidate"
-        console.print(f"[bold]entity:[/] {out['entity']} ({state})")
+        _say("[bold]entity:[/] {} ({})", out["entity"], state)
     for error in out.get("errors", []):
-        console.print(f"[yellow]note:[/] {error}")
+        _say("[yellow]note:[/] {}", error)
     cost = out.get("cost", {})
-    console.print(
-        f"[dim]executive: {cost.get('executive_calls', 0)} calls, "
-        f"{cost.get('executive_input_tokens', 0)} tokens in, "
-        f"{cost.get('executive_output_tokens', 0)} out; memory: {cost.get('memory_calls', 0)} "
-        f"questions; {cost.get('wall_s', 0):.1f}s[/]"
+    _say(
+        "[dim]executive: {} calls, {} tokens in, {} out; memory: {} questions; {}s[/]",
+        cost.get("executive_calls", 0),
+        cost.get("executive_input_tokens", 0),
+        cost.get("executive_output_tokens", 0),
+        cost.get("memory_calls", 0),
+        f"{cost.get('wall_s', 0):.1f}",
     )
 
 
 def _print_exchange(exchange: dict[str, Any]) -> None:
+    stage = f"{exchange['stage']:>14}"
     if not exchange["sent"]:
-        console.print(
-            f"[dim]{exchange['stage']:>14}  not sent (dead end): {exchange['question']}[/]"
-        )
+        _say("[dim]{}  not sent (dead end): {}[/]", stage, exchange["question"])
         return
     style = "green" if exchange["confident"] else "red"
-    console.print(f"[dim]{exchange['stage']:>14}[/]  [bold]Q:[/] {exchange['question']}")
-    console.print(f"{'':>14}  [{style}]A: {exchange['answer']}[/]")
-
-
-def _print_table(
-    rows: list[dict[str, Any]], columns: Sequence[str], title: str | None = None
-) -> None:
-    """Rows of scores and costs as a rich table, formatted as the evaluation report does."""
-    from evals.report import format_value
-
-    table = Table(*columns, title=title)
-    for row in rows:
-        table.add_row(*(format_value(row.get(column)) for column in columns))
-    console.print(table)
-
-
-@app.command(name="eval")
-def evaluate(
-    benchmark: Annotated[
-        str, typer.Option(help="invented, musique, narrativeqa, browsecomp-plus or generic.")
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the report.")],
-    data: Annotated[Path | None, typer.Option(help="The benchmark's local files.")] = None,
-    systems: Annotated[
-        str,
-        typer.Option(
-            help="Comma-separated: memo, memory, bm25, dense, closed_book, oracle, hipporag."
-        ),
-    ] = "memo,bm25,dense,closed_book,oracle",
-    executive: Annotated[str, typer.Option(help="EXECUTIVE spec (also the RAG reader).")] = (
-        "local"
-    ),
-    judge: Annotated[str, typer.Option(help="Judge spec, or 'none' for EM and F1 only.")] = (
-        "local"
-    ),
-    generator: Annotated[str, typer.Option(help="GENERATOR spec for MEMO's synthesis.")] = (
-        "local"
-    ),
-    memory: Annotated[
-        str | None,
-        typer.Option(help="Use this memory artifact (or spec) for MEMO instead of building one."),
-    ] = None,
-    limit: Annotated[int | None, typer.Option(help="First N questions only.")] = None,
-    negatives: Annotated[
-        int | None, typer.Option(help="Noise test: K negative documents per evidence document.")
-    ] = None,
-    k: Annotated[int, typer.Option(help="Passages retrieved by the RAG systems.")] = 5,
-    steps: Annotated[str | None, typer.Option(help="Synthesis steps for MEMO.")] = None,
-    generator_max_tokens: Annotated[
-        int, typer.Option(help="Most tokens per GENERATOR reply in MEMO's synthesis.")
-    ] = 1024,
-    chunk_size: Annotated[
-        int, typer.Option(help="MEMO's synthesis chunks (books: 4000 words, overlap 400).")
-    ] = 400,
-    chunk_overlap: Annotated[int, typer.Option()] = 40,
-    chunk_unit: Annotated[str, typer.Option(help="tokens or words.")] = "tokens",
-    epochs: Annotated[int, typer.Option(help="MEMORY training epochs.")] = 3,
-    identification_turns: Annotated[int, typer.Option()] = 7,
-    seeking_turns: Annotated[int, typer.Option()] = 8,
-    concurrency: Annotated[
-        int, typer.Option(help="Questions in flight at once per system (wall time is per answer).")
-    ] = 1,
-) -> None:
-    """Compare MEMO with RAG and closed-book baselines on a benchmark, through LangSmith
-    (offline unless LANGSMITH_API_KEY is set). Finished work is reused when run again."""
-    import asyncio
-
-    from evals.pipeline import EvalSettings, evaluate
-    from evals.report import SUMMARY_COLUMNS
-    from evals.systems import MemoSettings
-    from memo_graph.synthesis import STEPS
-    from memo_training.config import TrainConfig
-
-    try:
-        settings = EvalSettings(
-            benchmark=benchmark,
-            out=out,
-            data=data,
-            systems=[s.strip() for s in systems.split(",") if s.strip()],
-            executive=executive,
-            judge=None if judge == "none" else judge,
-            limit=limit,
-            negatives=negatives,
-            k=k,
-            concurrency=concurrency,
-            memo=MemoSettings(
-                generator=generator,
-                memory=_memory_spec(memory) if memory else None,
-                steps=steps.split(",") if steps else list(STEPS),
-                synthesis={
-                    "max_tokens": generator_max_tokens,
-                    "chunk_size": chunk_size,
-                    "chunk_overlap": chunk_overlap,
-                    "chunk_unit": chunk_unit,
-                },
-                training=TrainConfig(epochs=epochs),
-                protocol={
-                    "identification_turns": identification_turns,
-                    "seeking_turns": seeking_turns,
-                },
-            ),
-        )
-        result, files = asyncio.run(
-            evaluate(settings, progress=lambda line: console.print(f"[dim]{line}[/]"))
-        )
-    except (MemoError, ValueError) as exc:
-        _fail(exc)
-        return
-    _print_table(result.summary, SUMMARY_COLUMNS[:-1])
-    for name, path in files.items():
-        console.print(f"[dim]{name}: {path}[/]")
-
-
-@app.command()
-def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where everything is written.")] = Path(
-        "memo-demo"
-    ),
-    generator: Annotated[str, typer.Option(help="GENERATOR spec (default: embedded).")] = "local",
-    executive: Annotated[str, typer.Option(help="EXECUTIVE spec (default: embedded).")] = "local",
-    base: Annotated[str, typer.Option(help="The MEMORY's base model, local or local:PATH.")] = (
-        "local"
-    ),
-    questions: Annotated[int | None, typer.Option(help="The first N of the 20 questions.")] = None,
-    epochs: Annotated[int, typer.Option(help="MEMORY training epochs.")] = 6,
-    generator_max_tokens: Annotated[
-        int, typer.Option(help="Most tokens per GENERATOR reply (raise it for a real model).")
-    ] = 256,
-    generator_temperature: Annotated[float, typer.Option(help="0 decodes greedily.")] = 0.3,
-    concurrency: Annotated[int, typer.Option(help="Questions and GENERATOR calls at once.")] = 10,
-) -> None:
-    """The whole method on 8 invented documents, the embedded model in every role by default:
-    synthesis -> LoRA MEMORY -> protocol graph, against closed book, the MEMORY alone and BM25
-    RAG. Run it again and finished stages are reused."""
-    import asyncio
-
-    from rich.progress import Progress
-
-    from evals.demo import DemoSettings, run_demo
-
-    bars: dict[str, tuple[Progress, Any]] = {}  # one bar per system, shown while it answers
-
-    def on_answer(label: str, done: int, total: int) -> None:
-        if done == 0:
-            bar = Progress(console=console)
-            bar.start()
-            bars[label] = (bar, bar.add_task(label, total=total))
-            return
-        bar, task = bars[label]
-        bar.update(task, completed=done)
-        if done == total:
-            bar.stop()
-
-    started = time.perf_counter()
-    try:
-        settings = DemoSettings(
-            out=out,
-            generator=generator,
-            executive=executive,
-            base=base,
-            questions=questions,
-            epochs=epochs,
-            generator_max_tokens=generator_max_tokens,
-            generator_temperature=generator_temperature,
-            concurrency=concurrency,
-        )
-        result = asyncio.run(
-            run_demo(
-                settings,
-                progress=lambda line: console.print(f"[dim]{line}[/]"),
-                on_answer=on_answer,
-            )
-        )
-    except (MemoError, ValueError) as exc:
-        for bar, _ in bars.values():
-            bar.stop()
-        _fail(exc)
-        return
-    questions_asked = result.evaluation.summary[0]["questions"]
-    _print_table(
-        result.table, list(result.table[0]), f"{questions_asked} questions: means per question"
-    )
-    _print_table(result.by_kind, list(result.by_kind[0]), "F1 by kind of question")
-    console.print(
-        f"[dim]{time.perf_counter() - started:.0f} s; report: {result.files['markdown']}[/]"
-    )
+    _say("[dim]{}[/]  [bold]Q:[/] {}", stage, exchange["question"])
+    _say("{}  [" + style + "]A: {}[/]", "", exchange["answer"])
 
 
 @app.callback()

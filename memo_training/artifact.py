@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from memo_graph.errors import MemoError
-from memo_graph.files import staged_directory
+from memo_graph.files import check_replaceable, staged_directory
 from memo_graph.models.weights import file_digest
 
 MANIFEST = "memo.json"
@@ -65,6 +65,12 @@ def package_versions() -> dict[str, str]:
 
 def is_complete(path: Path) -> bool:
     return (path / MANIFEST).is_file()
+
+
+def check_destination(out: Path) -> None:
+    """Refuse ``out`` unless writing an artifact there loses nothing a user made: it is absent,
+    an empty directory, or a memory artifact (which the new one replaces)."""
+    check_replaceable(out, is_complete, "memory artifact")
 
 
 def load_artifact(path: str | Path) -> Artifact:
@@ -128,7 +134,7 @@ def write_artifact(
         "versions": package_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    with staged_directory(final) as staging:
+    with staged_directory(final, is_complete, "memory artifact") as staging:
         save_weights(staging)
         tokenizer.save_pretrained(staging)
         (staging / "README.md").write_text(model_card(manifest))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 Method = Literal["lora", "full"]
@@ -35,7 +35,6 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 50
     """Optimizer steps between checkpoints: a killed run loses at most this many."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> TrainConfig:

@@ -19,10 +19,6 @@ class Example:
     input_ids: list[int]
     labels: list[int]
 
-    @property
-    def labelled_tokens(self) -> int:
-        return sum(label != IGNORE_INDEX for label in self.labels)
-
 
 class ChatTemplateError(MemoError):
     """The tokenizer's chat template cannot be used for answer-only training."""

@@ -18,10 +18,11 @@ from peft.utils import merge_utils
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from memo_graph.models.weights import resolve_weights
+from memo_graph.models.weights import local_source, resolve_weights
 from memo_training.artifact import (
     Artifact,
     ArtifactError,
+    check_destination,
     load_artifact,
     weights_checksum,
     write_artifact,
@@ -152,6 +153,8 @@ def merge_memories(
         raise ArtifactError("name at least one memory artifact to merge.")
     if not 0 < density <= 1:
         raise ValueError(f"density must be in (0, 1], got {density}")
+    out = Path(out).expanduser().resolve()
+    check_destination(out)
     artifacts = [load_artifact(p) for p in paths]
     _check_compatible(artifacts)
     if output == "lora" and any(a.kind != "lora" for a in artifacts):
@@ -163,9 +166,7 @@ def merge_memories(
         raise ValueError(f"{len(weight_list)} weights for {len(artifacts)} artifacts")
     factor = torch.tensor(weight_list, dtype=torch.float32)
 
-    base_weights = resolve_weights(
-        None if artifacts[0].base_spec == "local" else artifacts[0].base_spec.removeprefix("local:")
-    )
+    base_weights = resolve_weights(local_source(artifacts[0].base_spec))
     if weights_checksum(base_weights.base_dir) != artifacts[0].base_checksum:
         raise ArtifactError(
             f"the base weights at {base_weights.base_dir} are not the ones these memories were "
@@ -230,7 +231,7 @@ def merge_memories(
 
     tokenizer = AutoTokenizer.from_pretrained(base_weights.base_dir)
     return write_artifact(
-        Path(out),
+        out,
         lambda d: _save(d, merged, output, artifacts[0], base_weights.base_dir, rank),
         tokenizer,
         manifest,

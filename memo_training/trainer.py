@@ -13,10 +13,17 @@ from typing import Any
 
 import torch
 
-from memo_graph.models.weights import ResolvedWeights, resolve_weights
+from memo_graph.models.weights import (
+    HUB_PREFIX,
+    ResolvedWeights,
+    hub_id,
+    local_source,
+    resolve_weights,
+)
 from memo_training.artifact import (
     Artifact,
     ArtifactError,
+    check_destination,
     is_complete,
     load_artifact,
     weights_checksum,
@@ -42,14 +49,20 @@ class TrainResult:
 
 def normalise_base_spec(base: str) -> tuple[str, ResolvedWeights]:
     """The base as stored in manifests ("local" or "local:/abs/path") and its weights."""
-    path = None if base in ("local", "") else base.removeprefix("local:")
+    path = local_source(base)
     weights = resolve_weights(path)
     if weights.adapter_dir is not None:
         raise ArtifactError(
             f"{base} is a LoRA memory, not a base model. Train each corpus from the true base "
             "and combine memories with `memo merge`."
         )
-    spec = "local" if path is None else f"local:{Path(path).expanduser().resolve()}"
+    repo_id = hub_id(path) if path is not None else None
+    if path is None:
+        spec = "local"
+    elif repo_id is not None:  # its name travels, not this machine's cache path
+        spec = f"{HUB_PREFIX}{repo_id}"
+    else:
+        spec = f"local:{Path(path).expanduser().resolve()}"
     return spec, weights
 
 
@@ -136,6 +149,22 @@ class _Run:
             handle.write(json.dumps(record) + "\n")
 
 
+def _differences(
+    manifest: dict[str, Any], fingerprint: str, base_spec: str, config: TrainConfig
+) -> list[str]:
+    """What a finished artifact was trained with that differs from this request, in words."""
+    found = []
+    if manifest.get("dataset", {}).get("fingerprint") != fingerprint:
+        found.append("another dataset")
+    if manifest.get("base", {}).get("spec") != base_spec:
+        found.append(f"base {manifest.get('base', {}).get('spec')} instead of {base_spec}")
+    trained = manifest.get("hyperparameters", {})
+    for name, value in json.loads(json.dumps(config.to_dict())).items():
+        if trained.get(name) != value:
+            found.append(f"{name} {trained.get(name)!r} instead of {value!r}")
+    return found
+
+
 def _warmup_then_constant(warmup_steps: int) -> Any:
     return lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
 
@@ -146,17 +175,29 @@ def train_memory(
     base: str = "local",
     config: TrainConfig | None = None,
     progress: bool = True,
+    retrain: bool = False,
 ) -> TrainResult:
     """Train a MEMORY on ``dataset`` and write its artifact to ``out``. Running the same call
-    again resumes an interrupted run, or does nothing if the artifact is complete."""
+    again resumes an interrupted run, or does nothing if the artifact is complete; an artifact
+    trained on other data or settings is an error unless ``retrain`` (then it is replaced).
+    ``out`` must be new, empty or a memory artifact: nothing else is ever overwritten."""
     config = config or TrainConfig()
     config.validate()
-    out = Path(out)
-    if is_complete(out):
-        return TrainResult(load_artifact(out), already_done=True)
-
+    out = Path(out).expanduser().resolve()
+    check_destination(out)
     qa = load_qa_dataset(dataset)
     base_spec, weights = normalise_base_spec(base)
+    if is_complete(out) and not retrain:
+        finished = load_artifact(out)
+        differences = _differences(finished.manifest, qa.fingerprint, base_spec, config)
+        if differences:
+            raise ArtifactError(
+                f"{out} is a memory artifact trained on other data or settings ("
+                + "; ".join(differences)
+                + "). Nothing was changed: pass --retrain (retrain=True) to replace it, or "
+                "choose another --out."
+            )
+        return TrainResult(finished, already_done=True)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(weights.base_dir)

@@ -15,6 +15,7 @@ from evals.bench.common import print_result
 from evals.bench.invented import invented_pairs, write_jsonl
 from evals.metrics import exact_match
 from memo_graph import LocalChatModel
+from memo_graph.models.weights import local_source
 from memo_training.config import TrainConfig
 from memo_training.trainer import train_memory
 
@@ -52,7 +53,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="Keep the artifact here.")
     args = parser.parse_args()
     pairs = invented_pairs(args.pairs, seed=5)
-    base_path = None if args.base == "local" else args.base.removeprefix("local:")
+    base_path = local_source(args.base)
     base_em = recall(LocalChatModel(model=base_path, max_tokens=32), pairs)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "memory"

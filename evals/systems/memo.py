@@ -35,6 +35,9 @@ class MemoSettings:
     """The MEMORY's base model."""
     memory: str | None = None
     """A MEMORY spec (local:ARTIFACT or openai-compatible:NAME@URL) to use as it is."""
+    pairs: Path | None = None
+    """QA pairs (.jsonl or a saved dataset) to train the MEMORY on instead of synthesising them:
+    curated pairs, or reference pairs that show what a capable GENERATOR would give."""
     steps: list[str] = field(default_factory=lambda: list(STEPS))
     synthesis: dict[str, Any] = field(default_factory=dict)
     """SynthesisContext settings (chunking, concurrency, max_tokens ...)."""
@@ -48,6 +51,13 @@ def corpus_fingerprint(documents: list[Document]) -> str:
     for document in documents:
         digest.update(json.dumps(document.as_record(), sort_keys=True).encode())
     return digest.hexdigest()[:16]
+
+
+def _pairs_key(pairs: Path) -> str:
+    """Names the artifact trained on ``pairs`` by their content, so other pairs get their own."""
+    from memo_training.data import load_qa_dataset
+
+    return load_qa_dataset(pairs).fingerprint[:12]
 
 
 class MemoSystem:
@@ -79,13 +89,15 @@ class MemoSystem:
         self._prepared_for = fingerprint
 
     async def _build_memory(self, documents: list[Document], workdir: Path) -> str:
-        from memo_training.trainer import train_memory
-
         home = workdir / corpus_fingerprint(documents)
         home.mkdir(parents=True, exist_ok=True)
         corpus = home / "corpus.json"
         if not corpus.exists():
             write_text_atomically(corpus, json.dumps([d.as_record() for d in documents]))
+        if self.settings.pairs is not None:
+            return await self._train(
+                self.settings.pairs, home / f"memory-{_pairs_key(self.settings.pairs)}"
+            )
         synthesis_dir = home / "synthesis"
         context = SynthesisContext(
             generator=self.settings.generator, steps=self.settings.steps, **self.settings.synthesis
@@ -97,10 +109,14 @@ class MemoSystem:
             await synthesize_with_progress(graph, inputs, context)
         else:
             await graph.ainvoke(inputs, context=context)
-        artifact = home / "memory"
+        return await self._train(synthesis_dir, home / "memory")
+
+    async def _train(self, dataset: Path, artifact: Path) -> str:
+        from memo_training.trainer import train_memory
+
         await asyncio.to_thread(
             train_memory,
-            synthesis_dir,
+            dataset,
             artifact,
             self.settings.base,
             self.settings.training,

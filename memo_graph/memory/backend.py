@@ -15,11 +15,14 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from memo_graph.errors import MemoError
 from memo_graph.memory.prompts import JSON_REPLY_INSTRUCTION
 from memo_graph.memory.replies import MemoryAnswer, MemoryReply
+from memo_graph.models.remote import transport_failure
 from memo_graph.models.structured import StructuredCaller
 from memo_graph.models.temperature import with_temperature
 
 ReplyFormat = Literal["text", "json"]
 MAX_QUESTION_CHARS = 2000
+MEMORY_MAX_TOKENS = 128
+"""Most tokens of a MEMORY reply: replies are a short answer and a confirming clause."""
 
 
 class MemoryUnavailableError(MemoError):
@@ -69,7 +72,7 @@ class MemoryBackend:
     # ------------------------------------------------------------------ factories
     @classmethod
     def from_artifact(
-        cls, path: str | Path, *, max_tokens: int = 128, **options: Any
+        cls, path: str | Path, *, max_tokens: int = MEMORY_MAX_TOKENS, **options: Any
     ) -> MemoryBackend:
         """A memory artifact (or any local model directory) loaded in this process."""
         return cls.from_spec(f"local:{Path(path).expanduser()}", max_tokens=max_tokens, **options)
@@ -106,7 +109,7 @@ class MemoryBackend:
         """Any model spec (``local``, ``local:ARTIFACT``, ``openai-compatible:NAME@URL``)."""
         from memo_graph.models.spec import resolve_chat_model
 
-        model_kwargs.setdefault("max_tokens", 128)
+        model_kwargs.setdefault("max_tokens", MEMORY_MAX_TOKENS)
         model = resolve_chat_model(spec, **model_kwargs)
         return cls(
             model, reply_format=reply_format, max_concurrency=max_concurrency, description=spec
@@ -137,8 +140,9 @@ class MemoryBackend:
         except MemoError:
             raise
         except Exception as exc:
+            failure = transport_failure(exc) or "failed to answer"
             raise MemoryUnavailableError(
-                f"the MEMORY ({self.description}) failed to answer: {type(exc).__name__}: {exc}. "
+                f"the MEMORY ({self.description}) {failure}: {type(exc).__name__}: {exc}. "
                 "Check that its server is running and reachable, or that the artifact loads "
                 "(memo chat --model local:ARTIFACT 'a question')."
             ) from exc

@@ -4,6 +4,8 @@ Spec syntax:
 
 - ``local``: the embedded SmolLM2-135M-Instruct, run in process;
 - ``local:PATH``: a Hugging Face model directory, a ``.gguf`` file or a memory artifact;
+- ``hf:ORG/NAME``: a Hugging Face Hub model, from the Hub cache (fetched when online), run in
+  process;
 - ``openai-compatible:MODEL@BASE_URL`` (alias ``vllm:MODEL@BASE_URL``): any OpenAI-compatible
   server such as ``vllm serve``; the key comes from ``OPENAI_COMPATIBLE_API_KEY`` (default
   ``EMPTY``);
@@ -13,6 +15,7 @@ Spec syntax:
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -21,6 +24,10 @@ from langchain_core.language_models import BaseChatModel
 from memo_graph.errors import ModelSpecError
 
 ENDPOINT_PREFIXES = ("openai-compatible", "vllm")
+REMOTE_TIMEOUT_S = 60.0
+"""Seconds a remote model (an endpoint or a hosted provider) may take to answer one request."""
+REMOTE_RETRIES = 2
+"""Retries of a remote request that timed out or could not connect, before the error."""
 ENDPOINT_KEY_ENV = "OPENAI_COMPATIBLE_API_KEY"
 
 # Environment variables each hosted provider reads its key from, checked up front so that a
@@ -110,9 +117,17 @@ def _resolve_provider(
         ) from exc
 
 
-def resolve_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
+def resolve_chat_model(
+    spec: str,
+    *,
+    timeout_s: float = REMOTE_TIMEOUT_S,
+    retries: int = REMOTE_RETRIES,
+    **kwargs: Any,
+) -> BaseChatModel:
     """Build the chat model that ``spec`` names; ``kwargs`` (temperature, max_tokens, ...) go to
-    its constructor. Raises :class:`ModelSpecError` naming the spec and the fix."""
+    its constructor. A remote model (endpoint or provider) waits at most ``timeout_s`` per
+    request and retries ``retries`` times (explicit ``timeout`` / ``max_retries`` kwargs win).
+    Raises :class:`ModelSpecError` naming the spec and the fix."""
     if not isinstance(spec, str) or not spec.strip():
         raise ModelSpecError(
             str(spec),
@@ -131,6 +146,24 @@ def resolve_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
         )
     if prefix == "local":
         return _resolve_local(spec, rest, kwargs)
+    if prefix == "hf":  # a Hub model, run in process like local:PATH
+        return _resolve_local(spec, spec, kwargs)
+    kwargs.setdefault("timeout", timeout_s)
+    kwargs.setdefault("max_retries", retries)
     if prefix in ENDPOINT_PREFIXES:
         return _resolve_endpoint(spec, rest, kwargs)
     return _resolve_provider(spec, prefix, rest, kwargs)
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_model(spec: str, settings: tuple[tuple[str, Any], ...]) -> BaseChatModel:
+    return resolve_chat_model(spec, **dict(settings))
+
+
+def role_model(given: BaseChatModel | None, spec: str, **settings: Any) -> BaseChatModel:
+    """The model a role plays with: ``given`` when the caller passed a model object, else the
+    one ``spec`` names with ``settings``, built once per process (a local model loads slowly)
+    and shared by every graph and run that asks for the same."""
+    if given is not None:
+        return given
+    return _shared_model(spec, tuple(sorted(settings.items())))

@@ -174,16 +174,61 @@ def _resolve_adapter_base(adapter_dir: Path) -> str:
 
 LOCAL_MODEL_ENV = "MEMO_GRAPH_LOCAL_MODEL"
 """Set to a model directory or .gguf file to make ``local`` mean that model everywhere."""
+HUB_PREFIX = "hf:"
+"""``hf:ORG/NAME`` names a model on the Hugging Face Hub (a bare ``ORG/NAME`` that is not a
+path on disk means the same)."""
+_HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
+"""What is fetched of a Hub model: config, safetensors weights and tokenizer, never pickles."""
+
+
+def local_source(spec: str | None) -> str | None:
+    """The one reading of a local model spec: ``local`` (or nothing) is the embedded default
+    (None), ``local:X`` is X, and anything else (a path, ``hf:ORG/NAME``) stands as it is."""
+    if spec is None or spec in ("", "local"):
+        return None
+    return spec.removeprefix("local:") or None
+
+
+def hub_id(source: str) -> str | None:
+    """The Hub id ``source`` names, or None when it is a path."""
+    if source.startswith(HUB_PREFIX):
+        return source.removeprefix(HUB_PREFIX)
+    parts = source.split("/")
+    looks_like_id = len(parts) == 2 and all(parts) and not source.startswith((".", "~"))
+    return source if looks_like_id and not Path(source).exists() else None
+
+
+def _from_hub(repo_id: str) -> Path:
+    """A Hub model's snapshot directory, from the Hugging Face cache or fetched into it."""
+    from huggingface_hub import constants, snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=_HUB_FILES))
+    except Exception as exc:  # offline, unreachable, unknown or gated: all say the same to us
+        offline = constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE")
+        why = (
+            "HF_HUB_OFFLINE is set and it is not in the Hugging Face cache"
+            if offline
+            else f"it could not be fetched ({type(exc).__name__})"
+        )
+        raise ModelLoadError(
+            f"cannot load the Hub model {repo_id!r}: {why}. On a machine with network, fetch it "
+            f"once (huggingface-cli download {repo_id}) and HF_HUB_OFFLINE=1 then finds it in "
+            "the cache; or pass a local model directory or .gguf file instead."
+        ) from exc
 
 
 def resolve_weights(source: str | os.PathLike[str] | None) -> ResolvedWeights:
     """Turn ``None`` (the embedded default, or the model ``MEMO_GRAPH_LOCAL_MODEL`` names), a
-    .gguf file, a model directory or an adapter directory into directories that transformers
-    can load."""
+    .gguf file, a model directory, an adapter directory or a Hub id (``hf:ORG/NAME``, or a
+    bare ``ORG/NAME`` that is no path here) into directories that transformers can load."""
     if source is None or str(source) in ("", "local"):
         if os.environ.get(LOCAL_MODEL_ENV):
             return resolve_weights(os.environ[LOCAL_MODEL_ENV])
         return ResolvedWeights(hf_dir_from_gguf(locate_embedded_gguf()), None, EMBEDDED_MODEL_NAME)
+    repo_id = hub_id(str(source))
+    if repo_id is not None:
+        return ResolvedWeights(_from_hub(repo_id), None, repo_id)
     path = Path(source).expanduser()
     if not path.exists():
         raise ModelLoadError(
@@ -197,9 +242,7 @@ def resolve_weights(source: str | os.PathLike[str] | None) -> ResolvedWeights:
             )
         return ResolvedWeights(hf_dir_from_gguf(path), None, path.stem)
     if (path / "adapter_config.json").is_file():
-        base_ref = _resolve_adapter_base(path)
-        base_source = None if base_ref in ("local", "") else base_ref.removeprefix("local:")
-        base = resolve_weights(base_source)
+        base = resolve_weights(local_source(_resolve_adapter_base(path)))
         return ResolvedWeights(base.base_dir, path.resolve(), path.name)
     if (path / "config.json").is_file():
         return ResolvedWeights(path.resolve(), None, path.name)

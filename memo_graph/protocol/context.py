@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from memo_graph.errors import ProtocolSettingsError
+from memo_graph.models.spec import REMOTE_RETRIES, REMOTE_TIMEOUT_S
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -56,6 +57,14 @@ class ProtocolContext:
             "Most tokens per executive reply (an executive given as a model object keeps its own)."
         ),
     )
+    timeout_s: float = field(
+        default=REMOTE_TIMEOUT_S,
+        metadata=_doc("Seconds a remote EXECUTIVE or MEMORY may take per request."),
+    )
+    remote_retries: int = field(
+        default=REMOTE_RETRIES,
+        metadata=_doc("Retries of a remote request that timed out or could not connect."),
+    )
     memory_concurrency: int | None = field(
         default=None, metadata=_doc("Questions sent to the MEMORY at once; None = all, 1 = serial.")
     )
@@ -84,6 +93,12 @@ class ProtocolContext:
                 raise ProtocolSettingsError(
                     f"{name} must be a whole number of 1 or more, got {value!r}"
                 )
+        if not self.timeout_s > 0:
+            raise ProtocolSettingsError(f"timeout_s must be positive, got {self.timeout_s!r}")
+        if self.remote_retries < 0:
+            raise ProtocolSettingsError(
+                f"remote_retries must be 0 or more, got {self.remote_retries!r}"
+            )
         if self.executive_retries < 0:
             raise ProtocolSettingsError(
                 f"executive_retries must be 0 or more, got {self.executive_retries!r}"

@@ -1,6 +1,6 @@
 """The three-stage protocol as a LangGraph graph (``memo`` in langgraph.json).
 
-    grounding -> identification (loops, budgeted) -> answer_seeking [seek (loops) -> synthesize]
+    grounding -> identification (loops, budgeted) -> seeking [seeking_step (loops) -> final_answer]
 
 ``graph`` reads its models from the run's context (``ProtocolContext``); ``build_protocol``
 takes model objects instead, for code that already holds them.
@@ -27,10 +27,10 @@ def build_protocol(
     nodes = ProtocolNodes(ProtocolRoles(executive, memory))
 
     seeking = StateGraph(ProtocolState, context_schema=ProtocolContext)
-    seeking.add_node("seek", nodes.seek)
-    seeking.add_node("synthesize", nodes.synthesize)
-    seeking.add_edge(START, "seek")
-    seeking.add_edge("synthesize", END)
+    seeking.add_node("seeking_step", nodes.seeking_step)
+    seeking.add_node("final_answer", nodes.final_answer)
+    seeking.add_edge(START, "seeking_step")
+    seeking.add_edge("final_answer", END)
 
     builder = StateGraph(
         ProtocolState,
@@ -40,10 +40,10 @@ def build_protocol(
     )
     builder.add_node("grounding", nodes.grounding)
     builder.add_node("identification", nodes.identification)
-    builder.add_node("answer_seeking", seeking.compile(name="answer_seeking"))
+    builder.add_node("seeking", seeking.compile(name="seeking"))
     builder.add_edge(START, "grounding")
     builder.add_edge("grounding", "identification")
-    builder.add_edge("answer_seeking", END)
+    builder.add_edge("seeking", END)
     return builder
 
 

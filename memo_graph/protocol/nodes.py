@@ -4,25 +4,27 @@ checks the decision against the budgets and rules, then the MEMORY is asked."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from functools import lru_cache
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from memo_graph.errors import ExecutiveUnavailableError, MemoError, ProtocolInputError
-from memo_graph.memory.backend import MAX_QUESTION_CHARS, MemoryBackend
-from memo_graph.models.structured import StructuredCaller
-from memo_graph.models.temperature import with_temperature
+from memo_graph.errors import ProtocolInputError
+from memo_graph.memory.backend import MAX_QUESTION_CHARS, MEMORY_MAX_TOKENS, MemoryBackend
+from memo_graph.models.spec import role_model
 from memo_graph.protocol import prompts
 from memo_graph.protocol.context import ProtocolContext
+from memo_graph.protocol.executive import Executive
 from memo_graph.protocol.rules import (
     best_candidate,
+    confirmed_direct_reply,
     dead_questions,
+    decide_answer,
+    grounding_questions,
     is_dead,
     is_dropped,
     normalise,
@@ -44,18 +46,6 @@ from memo_graph.protocol.state import (
 )
 
 
-@lru_cache(maxsize=16)
-def _executive_from_spec(spec: str, max_tokens: int) -> BaseChatModel:
-    from memo_graph.models.spec import resolve_chat_model
-
-    return resolve_chat_model(spec, max_tokens=max_tokens)
-
-
-@lru_cache(maxsize=16)
-def _memory_from_spec(spec: str, reply_format: Literal["text", "json"]) -> MemoryBackend:
-    return MemoryBackend.from_spec(spec, reply_format=reply_format)
-
-
 class ProtocolRoles:
     """The models the nodes talk to: the ones given here, else those the context names."""
 
@@ -64,15 +54,35 @@ class ProtocolRoles:
     ) -> None:
         self._executive = executive
         self._memory = memory
+        self._executives: dict[tuple[Any, ...], Executive] = {}
+        self._lock = threading.Lock()
 
-    def executive(self, context: ProtocolContext, temperature: float) -> BaseChatModel:
-        model = self._executive or _executive_from_spec(
-            context.executive, context.executive_max_tokens
+    def executive(self, context: ProtocolContext) -> Executive:
+        key = (
+            context.executive,
+            context.executive_max_tokens,
+            context.executive_retries,
+            context.timeout_s,
+            context.remote_retries,
         )
-        return with_temperature(model, temperature)
+        with self._lock:  # one Executive (and its compiled callers) per model and settings
+            if key not in self._executives:
+                self._executives[key] = Executive.for_context(self._executive, context)
+            return self._executives[key]
 
     def memory(self, context: ProtocolContext) -> MemoryBackend:
-        return self._memory or _memory_from_spec(context.memory, context.memory_reply_format)
+        if self._memory is not None:
+            return self._memory
+        model = role_model(
+            None,
+            context.memory,
+            max_tokens=MEMORY_MAX_TOKENS,
+            timeout_s=context.timeout_s,
+            retries=context.remote_retries,
+        )
+        return MemoryBackend(
+            model, reply_format=context.memory_reply_format, description=context.memory
+        )
 
 
 def _context(runtime: Runtime[ProtocolContext]) -> ProtocolContext:
@@ -89,14 +99,6 @@ def _checked_query(query: Any, context: ProtocolContext) -> str:
             f"{context.max_query_chars}; shorten it or raise the limit in the context."
         )
     return query
-
-
-def _distinct(questions: list[str]) -> list[str]:
-    kept: dict[str, str] = {}
-    for question in questions:
-        if question.strip():
-            kept.setdefault(normalise(question), question.strip())
-    return list(kept.values())
 
 
 def _rank(
@@ -138,6 +140,13 @@ def _recorded(state: ProtocolState, update: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+CONFIRMED_DIRECT = "memory: its direct reply, confirmed by another reply (run ended early)"
+
+
+def _elapsed(state: ProtocolState) -> float:
+    return round(time.time() - state.get("started_at", time.time()), 3)
+
+
 class ProtocolNodes:
     """Node functions bound to one set of roles."""
 
@@ -155,35 +164,8 @@ class ProtocolNodes:
         temperature: float,
     ) -> tuple[Any, Cost, list[str]]:
         """(parsed reply or None, cost, errors)."""
-        # Resolving a spec and compiling a grammar block (weights are read, files hashed).
-        caller = await asyncio.to_thread(
-            lambda: StructuredCaller(
-                self.roles.executive(context, temperature),
-                schema,
-                retries=context.executive_retries,
-            )
-        )
-        try:
-            reply = await caller.ainvoke([SystemMessage(system), HumanMessage(user)])
-        except MemoError:
-            raise
-        except Exception as exc:
-            raise ExecutiveUnavailableError(
-                f"the EXECUTIVE ({context.executive}) failed at the {stage} stage: "
-                f"{type(exc).__name__}: {exc}. Check its API key, endpoint and model name."
-            ) from exc
-        cost = Cost(
-            executive_calls=reply.attempts,
-            executive_input_tokens=reply.input_tokens,
-            executive_output_tokens=reply.output_tokens,
-        )
-        errors = []
-        if reply.value is None:
-            errors.append(
-                f"{stage}: the executive's reply was unusable after {reply.attempts} attempts "
-                f"({reply.error}); went on without it"
-            )
-        return reply.value, cost, errors
+        executive = await asyncio.to_thread(self.roles.executive, context)  # may load weights
+        return await executive.ask(stage, schema, system, user, temperature)
 
     async def _ask_memory(
         self,
@@ -260,8 +242,9 @@ class ProtocolNodes:
             prompts.render_query(query),
             context.grounding_temperature,
         )
-        questions = _distinct(plan.sub_questions if plan else [])[: context.max_subquestions]
-        questions = questions or [query[:MAX_QUESTION_CHARS]]
+        questions = grounding_questions(
+            query[:MAX_QUESTION_CHARS], plan.sub_questions if plan else [], context.max_subquestions
+        )
         exchanges, memory_cost = await self._ask_memory(context, runtime, "grounding", questions)
         return {
             "query": query,
@@ -281,13 +264,15 @@ class ProtocolNodes:
     # ------------------------------------------------------------------ stage 2
     async def identification(
         self, state: ProtocolState, runtime: Runtime[ProtocolContext]
-    ) -> Command[Literal["identification", "answer_seeking"]]:
+    ) -> Command[Literal["identification", "seeking"]]:
         context = _context(runtime)
         trail = list(state.get("trail", []))
         candidates: list[Candidate] = list(state.get("candidates", []))
         turn = state.get("identification_turn", 0)
+        if turn == 0 and confirmed_direct_reply(state["query"], trail) is not None:
+            return Command(goto="seeking", update={"decided_by": CONFIRMED_DIRECT})
         if turn >= context.identification_turns:
-            return Command(goto="answer_seeking", update={"entity": best_candidate(candidates)})
+            return Command(goto="seeking", update={"entity": best_candidate(candidates)})
         step, cost, errors = await self._ask_executive(
             context,
             "identification",
@@ -300,18 +285,18 @@ class ProtocolNodes:
         update: dict[str, Any] = {"identification_turn": turn, "cost": cost, "errors": errors}
         if step is None:
             update["entity"] = best_candidate(candidates)
-            return Command(goto="answer_seeking", update=_recorded(state, update))
+            return Command(goto="seeking", update=_recorded(state, update))
         candidates = _rank(context, candidates, step.candidates, trail)
         update["known_facts"] = list(step.known_facts)
         confirmed = best_candidate(candidates) if step.decision == "confirm" else ""
         if confirmed:
             update["candidates"] = _rank(context, candidates, [], trail, confirmed)
             update.update(entity=confirmed, identified=True)
-            return Command(goto="answer_seeking", update=_recorded(state, update))
+            return Command(goto="seeking", update=_recorded(state, update))
         question = step.question.strip()
         if step.decision != "ask":  # gave up, or confirmed with every candidate dropped
             update.update(candidates=candidates, entity=best_candidate(candidates))
-            return Command(goto="answer_seeking", update=_recorded(state, update))
+            return Command(goto="seeking", update=_recorded(state, update))
         if question:
             target = "" if is_dropped(step.target, candidates) else step.target.strip()
             exchanges, memory_cost = await self._ask_unless_dead(
@@ -324,19 +309,19 @@ class ProtocolNodes:
         if turn < context.identification_turns:
             return Command(goto="identification", update=_recorded(state, update))
         update["entity"] = best_candidate(candidates)
-        return Command(goto="answer_seeking", update=_recorded(state, update))
+        return Command(goto="seeking", update=_recorded(state, update))
 
     # ------------------------------------------------------------------ stage 3
-    async def seek(
+    async def seeking_step(
         self, state: ProtocolState, runtime: Runtime[ProtocolContext]
-    ) -> Command[Literal["seek", "synthesize"]]:
+    ) -> Command[Literal["seeking_step", "final_answer"]]:
         context = _context(runtime)
         trail = list(state.get("trail", []))
         candidates: list[Candidate] = list(state.get("candidates", []))
         entity = state.get("entity", "")
         turn = state.get("seeking_turn", 0)
-        if turn >= context.seeking_turns:
-            return Command(goto="synthesize")
+        if turn >= context.seeking_turns or state.get("decided_by") == CONFIRMED_DIRECT:
+            return Command(goto="final_answer")
         turns_left = context.seeking_turns - turn
         system = prompts.SEEKING.format(entity=entity) if entity else prompts.SEEKING_NO_ENTITY
         step, cost, errors = await self._ask_executive(
@@ -350,7 +335,7 @@ class ProtocolNodes:
         turn += 1
         update: dict[str, Any] = {"seeking_turn": turn, "cost": cost, "errors": errors}
         if step is None or step.decision == "answer":
-            return Command(goto="synthesize", update=_recorded(state, update))
+            return Command(goto="final_answer", update=_recorded(state, update))
         proposed = step.entity.strip()
         if step.decision == "pivot" and proposed and not is_dropped(proposed, candidates):
             entity = proposed
@@ -369,17 +354,31 @@ class ProtocolNodes:
             if entity and is_dropped(entity, candidates):  # the drop rule holds here too
                 entity = best_candidate(candidates) or entity
         update.update(candidates=candidates, entity=entity)
-        goto: Literal["seek", "synthesize"] = (
-            "seek" if turn < context.seeking_turns else "synthesize"
+        goto: Literal["seeking_step", "final_answer"] = (
+            "seeking_step" if turn < context.seeking_turns else "final_answer"
         )
         return Command(goto=goto, update=_recorded(state, update))
 
-    async def synthesize(
+    async def final_answer(
         self, state: ProtocolState, runtime: Runtime[ProtocolContext]
     ) -> dict[str, Any]:
         context = _context(runtime)
         trail = state.get("trail", [])
         entity = state.get("entity", "")
+        direct = confirmed_direct_reply(state["query"], trail)
+        if state.get("decided_by") == CONFIRMED_DIRECT and direct is not None:
+            confirming = [e["question"] for e in trail if e is not direct and e["confident"]]
+            update = {
+                "answer": direct["answer"],
+                "justification": "The MEMORY answered the query directly, and its reply to "
+                f"{confirming[0]!r} confirms it."
+                if confirming
+                else direct["reasoning"],
+                "decided_by": CONFIRMED_DIRECT,
+                "cost": Cost(wall_s=_elapsed(state)),
+                "errors": [],
+            }
+            return _recorded(state, update)
         notes = [prompts.render_query(state["query"])]
         if entity:
             notes.append(f"The query is about: {entity}")
@@ -392,20 +391,18 @@ class ProtocolNodes:
             "\n\n".join(notes),
             context.final_temperature,
         )
-        if final is not None:
-            answer, justification = final.answer.strip(), final.justification.strip()
+        # Without a usable final reply, the best remaining candidate stands in for it.
+        proposed = final.answer if final is not None else entity
+        answer, decided_by = decide_answer(state["query"], proposed, trail)
+        if final is not None and answer == proposed.strip():
+            justification = final.justification.strip()
         else:
-            known = [e for e in trail if e["sent"] and e["confident"]]
-            answer = entity or (known[-1]["answer"] if known else "I could not find the answer.")
-            justification = (
-                "The executive's final reply was unusable; this is the best remaining "
-                + ("candidate." if entity else "MEMORY reply." if known else "guess.")
-            )
-        wall_s = round(time.time() - state.get("started_at", time.time()), 3)
+            justification = f"Chosen by the graph ({decided_by})."
         update = {
             "answer": answer,
             "justification": justification,
-            "cost": add_cost(cost, Cost(wall_s=wall_s)),
+            "decided_by": decided_by,
+            "cost": add_cost(cost, Cost(wall_s=_elapsed(state))),
             "errors": errors,
         }
         return _recorded(state, update)

@@ -81,3 +81,131 @@ def best_candidate(candidates: Sequence[Candidate]) -> str:
 def is_dropped(name: str, candidates: Sequence[Candidate]) -> bool:
     key = normalise(name)
     return any(normalise(c["name"]) == key and c["status"] == "dropped" for c in candidates)
+
+
+# ---------------------------------------------------------------------- what the answer may be
+# Words that carry no content of an answer: a reply that shares only these supports nothing.
+_FILLER = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "with",
+        "from",
+        "and",
+        "or",
+        "is",
+        "was",
+        "were",
+        "be",
+        "been",
+        "are",
+        "it",
+        "its",
+        "this",
+        "that",
+        "as",
+        "who",
+        "what",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "he",
+        "she",
+        "they",
+        "his",
+        "her",
+        "their",
+        "i",
+        "do",
+        "does",
+        "did",
+        "not",
+        "know",
+    ]
+)
+SUPPORT_THRESHOLD = 0.5
+"""Share of an answer's content words that a confident MEMORY reply must state to support it."""
+
+
+def _content_words(text: str) -> set[str]:
+    return {word for word in normalise(text).split() if word not in _FILLER}
+
+
+def support(answer: str, reply: str) -> float:
+    """Share of ``answer``'s content words that ``reply`` states (0 for an empty answer)."""
+    words = _content_words(answer)
+    return len(words & _content_words(reply)) / len(words) if words else 0.0
+
+
+_CLAUSE_END = re.compile(r"[,;:]|\.(?:\s|$)| - ")
+
+
+def core(answer: str) -> str:
+    """The answer phrase of a reply, without its confirming clause ("Pellmarsh, a river town."
+    -> "Pellmarsh"): MEMORY replies lead with the answer."""
+    return _CLAUSE_END.split(answer.strip(), maxsplit=1)[0].strip() or answer.strip()
+
+
+def _confident(trail: Sequence[Exchange]) -> list[Exchange]:
+    return [e for e in trail if e["sent"] and e["confident"] and e["answer"].strip()]
+
+
+def grounding_questions(query: str, proposed: Sequence[str], limit: int) -> list[str]:
+    """The query itself first (what the MEMORY alone would be asked), then the distinct
+    sub-questions the EXECUTIVE proposed, ``limit`` in all."""
+    kept: dict[str, str] = {normalise(query): query}
+    for question in proposed:
+        if question.strip():
+            kept.setdefault(normalise(question), question.strip())
+    return list(kept.values())[:limit]
+
+
+def direct_reply(query: str, trail: Sequence[Exchange]) -> Exchange | None:
+    """The MEMORY's confident reply to the query as asked, if it gave one."""
+    key = normalise(query)
+    return next((e for e in _confident(trail) if normalise(e["question"]) == key), None)
+
+
+def confirmed_direct_reply(query: str, trail: Sequence[Exchange]) -> Exchange | None:
+    """The direct reply when another confident reply (to another question) states its answer
+    phrase."""
+    direct = direct_reply(query, trail)
+    if direct is None:
+        return None
+    answer = core(direct["answer"])
+    others = [e for e in _confident(trail) if e is not direct]
+    confirmed = any(support(answer, e["answer"]) >= SUPPORT_THRESHOLD for e in others)
+    return direct if confirmed else None
+
+
+def decide_answer(query: str, proposed: str, trail: Sequence[Exchange]) -> tuple[str, str]:
+    """(the answer, the rule that chose it). The EXECUTIVE's answer stands only when a
+    confident MEMORY reply supports it; else the MEMORY's direct reply to the query; else the
+    confident reply the other replies support most; with no confident reply at all, the
+    EXECUTIVE's answer (or an admission)."""
+    confident = _confident(trail)
+    proposed = proposed.strip()
+    if not confident:
+        if proposed:
+            return proposed, "executive: no confident MEMORY reply to check it against"
+        return "I could not find the answer.", "nothing: no confident MEMORY reply"
+    if proposed and max(support(proposed, e["answer"]) for e in confident) >= SUPPORT_THRESHOLD:
+        return proposed, "executive: supported by a confident MEMORY reply"
+    direct = direct_reply(query, trail)
+    if direct is not None:
+        return direct["answer"], "memory: its direct reply (the executive's answer was unsupported)"
+    best = max(
+        confident,
+        key=lambda e: sum(support(e["answer"], o["answer"]) for o in confident if o is not e),
+    )
+    return best["answer"], "memory: the best-supported reply (the executive's was unsupported)"

@@ -71,6 +71,9 @@ class ProtocolOutput(TypedDict, total=False):
     """The entity the answer is about: confirmed, or the best remaining candidate."""
     identified: bool
     """True when the EXECUTIVE confirmed the entity within budget."""
+    decided_by: str
+    """The rule that chose the answer: the EXECUTIVE's answer when a confident MEMORY reply
+    supports it, else a MEMORY reply (see protocol/rules.py ``decide_answer``)."""
     candidates: list[Candidate]
     known_facts: list[str]
     trail: list[Exchange]

@@ -2,7 +2,7 @@
 finished call and, since every later step reads the same replies, writes the same dataset.
 
 One SQLite file (WAL journal: a row is either fully written or absent), keyed by a hash of the
-generator spec, the schema, the messages and the sample number."""
+generator spec, the schema and the messages."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ CREATE TABLE IF NOT EXISTS calls (
 """
 
 
-def call_key(generator: str, schema_name: str, messages: list[tuple[str, str]], sample: int) -> str:
-    payload = json.dumps([generator, schema_name, messages, sample], ensure_ascii=False)
+def call_key(generator: str, schema_name: str, messages: list[tuple[str, str]]) -> str:
+    payload = json.dumps([generator, schema_name, messages], ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -1,12 +1,14 @@
 """Reading a corpus: text files, JSON(L) lists of ``{title, text}``, or a Hugging Face dataset on
-disk. Files that cannot be documents (empty, binary, undecodable, oversized) are skipped and
-counted, never fatal; a corpus with no document at all is an error."""
+disk. Files, lines and records that cannot be documents (empty, binary, undecodable, oversized,
+unreadable, invalid JSON) are skipped and reported by reason and by place, never fatal; a corpus
+with no document at all is an error."""
 
 from __future__ import annotations
 
 import glob
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,12 +34,36 @@ class Document:
     date: str | None = None
 
 
+@dataclass(frozen=True)
+class SkippedItem:
+    """One file, line or record left out of the corpus."""
+
+    reason: str
+    where: str
+    """``path`` for a whole file, ``path:line`` for a JSONL line, ``path[index]`` for a record of
+    a JSON list or a dataset split."""
+    detail: str = ""
+    """What the reader said (a JSON error), or which document a duplicate repeats."""
+
+
 @dataclass
 class Corpus:
     documents: list[Document]
     skipped: Counter[str] = field(default_factory=Counter)
     """Files or records left out, by reason."""
     source: str = ""
+    skipped_items: list[SkippedItem] = field(default_factory=list)
+    """Each file or record left out, in the order met; ``skipped`` counts them by reason."""
+
+
+@dataclass
+class _Skips:
+    counts: Counter[str] = field(default_factory=Counter)
+    items: list[SkippedItem] = field(default_factory=list)
+
+    def add(self, reason: str, where: str, detail: str = "") -> None:
+        self.counts[reason] += 1
+        self.items.append(SkippedItem(reason, where, detail))
 
 
 def _document_id(title: str, text: str) -> str:
@@ -54,85 +80,128 @@ def _make(title: str, text: str, date: Any = None) -> Document:
     )
 
 
-def _records(rows: Iterable[Any], where: str, skipped: Counter[str]) -> Iterator[Document]:
-    for row in rows:
+Located = tuple[str, Document]
+"""A document and where it was read: a file, a JSONL line or a record."""
+
+
+def _records(
+    rows: Iterable[tuple[str, Any]], default_title: str, skips: _Skips
+) -> Iterator[Located]:
+    for where, row in rows:
         if not isinstance(row, Mapping):
-            skipped["record is not an object"] += 1
+            skips.add("record is not an object", where)
             continue
         text = row.get("text")
         if not isinstance(text, str) or not text.strip():
-            skipped["record without text"] += 1
+            skips.add("record without text", where)
             continue
         title = row.get("title")
-        yield _make(str(title) if title else where, text, row.get("date"))
+        yield where, _make(str(title) if title else default_title, text, row.get("date"))
 
 
-def _read_text(path: Path, skipped: Counter[str]) -> str | None:
-    size = path.stat().st_size
-    if size == 0:
-        skipped["empty file"] += 1
+def _read_text(path: Path, skips: _Skips) -> str | None:
+    where = str(path)
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            skips.add("empty file", where)
+            return None
+        if size > MAX_DOCUMENT_BYTES:
+            skips.add("oversized file", where)
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        skips.add("unreadable file", where, exc.strerror or type(exc).__name__)
         return None
-    if size > MAX_DOCUMENT_BYTES:
-        skipped["oversized file"] += 1
-        return None
-    raw = path.read_bytes()
     if b"\x00" in raw[:8192]:
-        skipped["binary file"] += 1
+        skips.add("binary file", where)
         return None
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        skipped["undecodable file"] += 1
+    except UnicodeDecodeError as exc:
+        skips.add("undecodable file", where, f"not UTF-8 at byte {exc.start}")
         return None
 
 
-def _from_file(path: Path, skipped: Counter[str]) -> Iterator[Document]:
+def _jsonl_rows(path: Path, content: str, skips: _Skips) -> Iterator[tuple[str, Any]]:
+    # Split on "\n" only: str.splitlines also breaks at U+2028 and other separators that a JSON
+    # string may hold, which would cut a good record and misnumber the lines after it.
+    for number, line in enumerate(content.split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            yield where, json.loads(line)
+        except json.JSONDecodeError as exc:
+            skips.add("invalid JSON line", where, f"{exc.msg} at column {exc.colno}")
+
+
+def _from_file(path: Path, skips: _Skips) -> Iterator[Located]:
+    where = str(path)
     suffix = path.suffix.lower()
     if suffix not in TEXT_SUFFIXES + RECORD_SUFFIXES:
-        skipped[f"unsupported file type {suffix or '(none)'}"] += 1
+        skips.add(f"unsupported file type {suffix or '(none)'}", where)
         return
-    content = _read_text(path, skipped)
+    content = _read_text(path, skips)
     if content is None:
         return
     if suffix in TEXT_SUFFIXES:
         if not content.strip():
-            skipped["empty file"] += 1
+            skips.add("empty file", where)
             return
-        yield _make(path.stem, content)
+        yield where, _make(path.stem, content)
+        return
+    if suffix == ".jsonl":
+        yield from _records(_jsonl_rows(path, content, skips), path.stem, skips)
         return
     try:
-        if suffix == ".jsonl":
-            rows: Any = [json.loads(line) for line in content.splitlines() if line.strip()]
-        else:
-            rows = json.loads(content)
-    except json.JSONDecodeError:
-        skipped["invalid JSON file"] += 1
+        rows = json.loads(content)
+    except json.JSONDecodeError as exc:
+        skips.add("invalid JSON file", where, f"{exc.msg} at line {exc.lineno} column {exc.colno}")
         return
     if isinstance(rows, Mapping):
-        rows = [rows]
-    if not isinstance(rows, list):
-        skipped["JSON file is not a list of {title, text}"] += 1
-        return
-    yield from _records(rows, path.stem, skipped)
+        yield from _records([(where, rows)], path.stem, skips)
+    elif isinstance(rows, list):
+        yield from _records(((f"{path}[{i}]", r) for i, r in enumerate(rows)), path.stem, skips)
+    else:
+        skips.add("JSON file is not a list of {title, text}", where)
 
 
-def _from_dataset(path: Path, skipped: Counter[str]) -> Iterator[Document]:
+def _from_dataset(path: Path, skips: _Skips) -> Iterator[Located]:
     from datasets import DatasetDict, load_from_disk
 
     loaded = load_from_disk(str(path))
-    splits = loaded.values() if isinstance(loaded, DatasetDict) else [loaded]
-    for split in splits:
+    splits = loaded.items() if isinstance(loaded, DatasetDict) else [(None, loaded)]
+    for name, split in splits:
         if "text" not in split.column_names:
             raise CorpusError(
                 f"the dataset at {path} has no 'text' column; it needs title and text."
             )
-        yield from _records(split, path.name, skipped)
+        prefix = f"{path}/{name}" if name is not None else str(path)
+        rows = ((f"{prefix}[{i}]", row) for i, row in enumerate(split))
+        yield from _records(rows, path.name, skips)
 
 
-def _files(source: str) -> list[Path]:
+def _walk(root: Path, skips: _Skips) -> list[Path]:
+    """Every file under ``root`` but hidden ones; a directory that cannot be listed is reported,
+    where ``Path.rglob`` would pass over it without a word."""
+
+    def unreadable(exc: OSError) -> None:
+        skips.add("unreadable directory", str(exc.filename), exc.strerror or type(exc).__name__)
+
+    found: list[Path] = []
+    for folder, _, names in os.walk(root, onerror=unreadable):
+        for name in names:
+            path = Path(folder, name)
+            if not name.startswith(".") and path.is_file():
+                found.append(path)
+    return sorted(found)
+
+
+def _files(source: str, skips: _Skips) -> list[Path]:
     path = Path(source).expanduser()
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return _walk(path, skips)
     if path.is_file():
         return [path]
     return sorted(Path(p) for p in glob.glob(source, recursive=True) if Path(p).is_file())
@@ -142,31 +211,32 @@ def load_corpus(source: str | Path, *, limit: int | None = None) -> Corpus:
     """Every document under ``source``: a directory (searched recursively), a file, a glob, or a
     Hugging Face dataset saved with ``save_to_disk``. Duplicate documents are kept once."""
     source = str(source)
-    skipped: Counter[str] = Counter()
+    skips = _Skips()
     root = Path(source).expanduser()
     saved_dataset = (root / "dataset_dict.json").exists() or (root / "state.json").exists()
     if root.is_dir() and saved_dataset:
-        documents: Iterable[Document] = _from_dataset(root, skipped)
+        documents: Iterable[Located] = _from_dataset(root, skips)
     else:
-        files = _files(source)
+        files = _files(source, skips)
         if not files:
+            unread = "".join(f"; {item.where} could not be read" for item in skips.items)
             raise CorpusError(
-                f"no corpus at {source!r}: give a directory or glob of .txt/.md files, a .json or "
-                ".jsonl list of {title, text} records, or a Hugging Face dataset on disk."
+                f"no corpus at {source!r}{unread}: give a directory or glob of .txt/.md files, a "
+                ".json or .jsonl list of {title, text} records, or a Hugging Face dataset on disk."
             )
-        documents = (doc for path in files for doc in _from_file(path, skipped))
-    unique: dict[str, Document] = {}
-    for document in documents:
+        documents = (found for path in files for found in _from_file(path, skips))
+    unique: dict[str, Located] = {}
+    for where, document in documents:
         if document.id in unique:
-            skipped["duplicate document"] += 1
+            skips.add("duplicate document", where, f"same as {unique[document.id][0]}")
             continue
-        unique[document.id] = document
+        unique[document.id] = (where, document)
         if limit is not None and len(unique) >= limit:
             break
     if not unique:
-        reasons = ", ".join(f"{n} {why}" for why, n in skipped.items()) or "nothing readable"
+        reasons = ", ".join(f"{n} {why}" for why, n in skips.counts.items()) or "nothing readable"
         raise CorpusError(
             f"the corpus at {source!r} holds no document ({reasons}); it needs UTF-8 .txt or .md "
             "files with text, or .json/.jsonl records with a 'text' field."
         )
-    return Corpus(list(unique.values()), skipped, source)
+    return Corpus([d for _, d in unique.values()], skips.counts, source, skips.items)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from memo_graph.models.structured import StructuredCaller
 from memo_graph.synthesis.call_cache import CallCache, call_key
+from memo_graph.synthesis.state import CallBudgetError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -78,6 +79,7 @@ class Generator:
         *,
         concurrency: int = 4,
         retries: int = 2,
+        max_calls: int | None = None,
         settings: str = "",
     ) -> None:
         """``spec`` names the model in provenance; ``settings`` (sampling, length) joins it in
@@ -88,6 +90,8 @@ class Generator:
         self.spec = spec
         self.cache = cache
         self.retries = retries
+        self.max_calls = max_calls
+        self.calls_started = 0
         self.settings = settings
         self._gate = asyncio.Semaphore(concurrency)
         self._callers: dict[type[BaseModel], StructuredCaller] = {}
@@ -97,8 +101,17 @@ class Generator:
             self._callers[schema] = StructuredCaller(self.model, schema, retries=self.retries)
         return self._callers[schema]
 
+    def _count_call(self) -> None:
+        if self.max_calls is not None and self.calls_started >= self.max_calls:
+            raise CallBudgetError(
+                f"the GENERATOR has made max_calls={self.max_calls} calls in this run and the "
+                "synthesis is not finished. Its replies are kept: run the same command again "
+                "with a higher --max-calls to go on from here."
+            )
+        self.calls_started += 1
+
     async def ask(
-        self, schema: type[T], system: str, user: str, stats: StepStats, sample: int = 0
+        self, schema: type[T], system: str, user: str, stats: StepStats
     ) -> tuple[T | None, str | None]:
         """(value, None) or (None, the reason it failed). A transport error propagates, so the
         node's retry policy can try again."""
@@ -106,10 +119,10 @@ class Generator:
             f"{self.spec}|{self.settings}",
             schema.__name__,
             [("system", system), ("user", user)],
-            sample,
         )
         cached = await asyncio.to_thread(self.cache.get, key)
         if cached is None:
+            self._count_call()
             caller = await asyncio.to_thread(self._caller, schema)
             async with self._gate:
                 reply = await caller.ainvoke([SystemMessage(system), HumanMessage(user)])

@@ -16,7 +16,6 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,14 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send
 
+from memo_graph.files import claim_output_directory
+from memo_graph.models.spec import role_model
 from memo_graph.synthesis import steps
 from memo_graph.synthesis.call_cache import CallCache
-from memo_graph.synthesis.chunking import ChunkConfig, chunk_document, tokenizer_spans, word_spans
-from memo_graph.synthesis.corpus import load_corpus
 from memo_graph.synthesis.generator import Generator, StepStats
 from memo_graph.synthesis.links import shared_keys
 from memo_graph.synthesis.output import deduplicate, write_output
+from memo_graph.synthesis.plan import ingestion_report, plan_synthesis
 from memo_graph.synthesis.state import (
     StepState,
     SynthesisContext,
@@ -124,13 +124,6 @@ STEP_SPECS = (
 
 
 # ---------------------------------------------------------------------- the GENERATOR
-@lru_cache(maxsize=8)
-def _generator_model(spec: str, temperature: float, top_p: float, max_tokens: int) -> BaseChatModel:
-    from memo_graph.models.spec import resolve_chat_model
-
-    return resolve_chat_model(spec, temperature=temperature, top_p=top_p, max_tokens=max_tokens)
-
-
 def _label(model: BaseChatModel) -> str:
     """A provenance name for a model given as an object."""
     name = getattr(model, "model_name", None) or getattr(model, "model", None)
@@ -153,8 +146,14 @@ class GeneratorPool:
         key = (context.generator, str(cache_path), context.concurrency, id(loop))
         with self._lock:  # work items start together: they must share one Generator
             if key not in self._generators:
-                model = self._model or _generator_model(
-                    context.generator, context.temperature, context.top_p, context.max_tokens
+                model = role_model(
+                    self._model,
+                    context.generator,
+                    temperature=context.temperature,
+                    top_p=context.top_p,
+                    max_tokens=context.max_tokens,
+                    timeout_s=context.timeout_s,
+                    retries=context.remote_retries,
                 )
                 label = context.generator if self._model is None else _label(self._model)
                 self._generators[key] = Generator(
@@ -163,6 +162,7 @@ class GeneratorPool:
                     CallCache(cache_path),
                     concurrency=context.concurrency,
                     retries=context.retries,
+                    max_calls=context.max_calls,
                     settings=f"t={context.temperature} p={context.top_p} n={context.max_tokens}",
                 )
             return self._generators[key]
@@ -216,33 +216,14 @@ def _step_graph(spec: StepSpec, pool: GeneratorPool) -> Any:
 
 
 # ---------------------------------------------------------------------- the whole pipeline
-def _spans_for(context: SynthesisContext) -> Callable[[str], list[tuple[int, int]]]:
-    if context.chunk_unit == "words":
-        return word_spans
-    from transformers import AutoTokenizer
-
-    from memo_graph.models.weights import resolve_weights
-
-    # Token counts of the embedded model's tokenizer stand for any GENERATOR's.
-    return tokenizer_spans(AutoTokenizer.from_pretrained(resolve_weights(None).base_dir))
-
-
 def _ingest(state: SynthesisState, context: SynthesisContext) -> dict[str, Any]:
-    corpus = load_corpus(state["source"])
-    config = ChunkConfig(context.chunk_size, context.chunk_overlap, context.chunk_unit)
-    spans_of = _spans_for(context)
-    chunks = [c for d in corpus.documents for c in chunk_document(d, config, spans_of)]
+    plan = plan_synthesis(state["source"], context)
+    plan.check_budget(context.max_calls)
+    claim_output_directory(Path(state["out"]), "synthesize", signatures=(CACHE_FILE,))
     return {
-        "documents": [vars(d) for d in corpus.documents],
-        "chunks": [vars(c) for c in chunks],
-        "report": {
-            "ingestion": {
-                "documents": len(corpus.documents),
-                "chunks": len(chunks),
-                "skipped": dict(corpus.skipped),
-                "chunking": vars(config),
-            }
-        },
+        "documents": [vars(d) for d in plan.corpus.documents],
+        "chunks": [vars(c) for c in plan.chunks],
+        "report": {"ingestion": ingestion_report(plan, context)},
     }
 
 

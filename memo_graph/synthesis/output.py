@@ -40,6 +40,10 @@ def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
+def _is_saved_dataset(path: Path) -> bool:
+    return (path / "dataset_dict.json").is_file()
+
+
 def write_output(
     out: Path,
     rows: list[dict[str, Any]],
@@ -51,7 +55,7 @@ def write_output(
     from datasets import Dataset, DatasetDict
 
     table = {column: [row[column] for row in rows] for column in COLUMNS}
-    with staged_directory(out / DATASET_DIR) as staging:
+    with staged_directory(out / DATASET_DIR, _is_saved_dataset, "saved dataset") as staging:
         DatasetDict({"train": Dataset.from_dict(table)}).save_to_disk(str(staging))
     write_text_atomically(out / JSONL_FILE, _jsonl({c: row[c] for c in COLUMNS} for row in rows))
     write_text_atomically(out / CHUNKS_FILE, _jsonl(chunks))

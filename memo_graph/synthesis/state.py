@@ -9,12 +9,17 @@ from typing import Annotated, Any, Literal
 from typing_extensions import TypedDict
 
 from memo_graph.errors import MemoError
+from memo_graph.models.spec import REMOTE_RETRIES, REMOTE_TIMEOUT_S
 
 STEPS = ("extraction", "consolidation", "verification", "entity_surfacing", "cross_document")
 
 
 class SynthesisSettingsError(MemoError, ValueError):
     """A synthesis setting is out of range."""
+
+
+class CallBudgetError(MemoError, ValueError):
+    """A synthesis run would make (or has made) more GENERATOR calls than allowed."""
 
 
 @dataclass(kw_only=True)
@@ -39,6 +44,21 @@ class SynthesisContext:
     max_cross_links: int = field(
         default=50, metadata={"description": "Shared names or years used by step 5, at most."}
     )
+    max_calls: int | None = field(
+        default=None,
+        metadata={
+            "description": "GENERATOR calls this run may make (planned and made; cached "
+            "replays are free); None: no limit."
+        },
+    )
+    timeout_s: float = field(
+        default=REMOTE_TIMEOUT_S,
+        metadata={"description": "Seconds a remote GENERATOR may take per call."},
+    )
+    remote_retries: int = field(
+        default=REMOTE_RETRIES,
+        metadata={"description": "Retries of a remote call that timed out or failed."},
+    )
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.steps) - set(STEPS))
@@ -59,8 +79,14 @@ class SynthesisContext:
             raise SynthesisSettingsError(
                 f"chunk_unit must be 'tokens' or 'words', not {self.chunk_unit!r}"
             )
-        if self.retries < 0:
-            raise SynthesisSettingsError(f"retries must be 0 or more, got {self.retries}")
+        if self.retries < 0 or self.remote_retries < 0:
+            raise SynthesisSettingsError(
+                f"retries must be 0 or more, got {self.retries} and {self.remote_retries}"
+            )
+        if self.max_calls is not None and self.max_calls < 1:
+            raise SynthesisSettingsError(f"max_calls must be 1 or more, got {self.max_calls}")
+        if not self.timeout_s > 0:
+            raise SynthesisSettingsError(f"timeout_s must be positive, got {self.timeout_s}")
         if not self.generator.strip():
             raise SynthesisSettingsError("the generator spec is empty; write e.g. 'local'")
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from memo_graph.synthesis import prompts
+from memo_graph.synthesis import checks, prompts
 from memo_graph.synthesis.generator import Generator, StepStats
 from memo_graph.synthesis.links import entity_profiles, groups_sharing_a_key, mentioning
 from memo_graph.synthesis.schemas import QA, QAList, SourcedQA, SourcedQAList, Verdicts
@@ -54,6 +54,14 @@ def _usable(qa: QA | SourcedQA, stats: StepStats) -> bool:
     return False
 
 
+def _follows(qa: QA | SourcedQA, instructions: checks.Instructions, stats: StepStats) -> bool:
+    """Whether the pair obeys or repeats an instruction of its source text (a counted drop)."""
+    problem = instructions.problem(qa.question, qa.answer)
+    if problem is not None:
+        stats.drops[problem] += 1
+    return problem is not None
+
+
 def _facts(pairs: Sequence[Pair]) -> str:
     return prompts.numbered([(p["question"], p["answer"]) for p in pairs])
 
@@ -67,6 +75,7 @@ async def extract(generator: Generator, chunk: Chunk) -> tuple[list[Pair], StepS
     """Explicit and implied facts of one chunk, the two requests in parallel."""
     stats = StepStats(items_in=1)
     source = prompts.document_block(chunk["title"], chunk["text"])
+    instructions = checks.find_instructions(chunk["title"], chunk["text"])
     replies = await asyncio.gather(
         generator.ask(QAList, prompts.EXPLICIT, source, stats),
         generator.ask(QAList, prompts.IMPLIED, source, stats),
@@ -79,7 +88,7 @@ async def extract(generator: Generator, chunk: Chunk) -> tuple[list[Pair], StepS
         pairs.extend(
             make_pair(qa, "extraction", [chunk["document_id"]], [chunk["id"]], generator.spec)
             for qa in value.pairs
-            if _usable(qa, stats)
+            if _usable(qa, stats) and not _follows(qa, instructions, stats)
         )
     stats.items_out = len(pairs)
     return pairs, stats
@@ -152,17 +161,20 @@ async def _rewrite(
     chunks: dict[str, Chunk],
     stats: StepStats,
 ) -> Pair | None:
-    sources = "\n\n".join(
-        prompts.document_block(chunks[c]["title"], chunks[c]["text"])
-        for c in pair["chunk_ids"]
-        if c in chunks
-    )
+    """The pair repaired from its source chunks, or None (its drop counted) when the fixer's
+    reply is unusable, or obeys or repeats an instruction of those chunks."""
+    shown = [chunks[c] for c in pair["chunk_ids"] if c in chunks]
+    sources = "\n\n".join(prompts.document_block(c["title"], c["text"]) for c in shown)
     request = (
         f"{sources}\n\nPair to repair (problems: {', '.join(problems)}):\n"
         f"Q: {pair['question']}\nA: {pair['answer']}"
     )
     value, _ = await generator.ask(QA, prompts.REWRITE, request, stats)
     if value is None or not _usable(value, stats):
+        stats.drops["rewrite failed"] += 1
+        return None
+    texts = [text for c in shown for text in (c["title"], c["text"])]
+    if _follows(value, checks.find_instructions(*texts), stats):
         return None
     return {**pair, "question": value.question.strip(), "answer": value.answer.strip()}
 
@@ -183,8 +195,6 @@ async def verify(
             *(_rewrite(generator, p, found, chunks, stats) for p, found in failing)
         )
         repaired = [r for r in rewritten if r is not None]
-        if len(repaired) < len(failing):
-            stats.drops["rewrite failed"] += len(failing) - len(repaired)
         if not repaired:
             continue
         still = await _problems(generator, repaired, stats)

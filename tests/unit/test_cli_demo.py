@@ -9,9 +9,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from evals.cli import app
 from evals.demo import DEMO_SYSTEMS, KINDS, DemoSettings, run_demo
 from evals.pipeline import Models
-from memo_graph.cli import app
 from tests.synthesis_run import scripted_generator
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from memo_graph.cli import app
+from evals.cli import app
 
 
 def test_eval_writes_the_report_with_a_tiny_executive(tiny_llama_dir: Path, tmp_path) -> None:

@@ -40,7 +40,11 @@ def test_synthesize_writes_dataset_jsonl_and_report(tiny_llama_dir: Path, tmp_pa
         "documents": 1,
         "chunks": 1,
         "skipped": {"empty file": 1},
+        "skipped_items": [
+            {"reason": "empty file", "where": str(corpus / "empty.txt"), "detail": ""}
+        ],
         "chunking": {"size": 30, "overlap": 5, "unit": "words"},
+        "planned_calls": {"extraction": 2, "consolidation": 1, "cross_document": 0},
     }
     pairs = (out / "qa.jsonl").read_text().splitlines()
     # No pair at all is reported as a failure, with the drops that explain it.

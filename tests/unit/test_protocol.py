@@ -54,14 +54,32 @@ async def run(
     )
 
 
+def memory_answering(replies: dict[str, str], otherwise: str) -> MemoryBackend:
+    """A MEMORY whose reply depends on the question."""
+    return MemoryBackend(
+        ScriptedChatModel(reply=lambda messages: replies.get(str(messages[-1].content), otherwise))
+    )
+
+
+QUERIES = ("Who was the glassblower?", "Who?", "Who else?")
+
+
+def memory_beyond_the_query(reply: str) -> MemoryBackend:
+    """A MEMORY that does not know the queries asked as they are (so that the graph does not
+    end early on a confirmed direct reply) and gives ``reply`` to every other question."""
+    return memory_answering(dict.fromkeys(QUERIES, "I don't know."), reply)
+
+
 async def test_budgets_hold_against_an_executive_that_never_stops() -> None:
     executive = ScriptedChatModel(reply=NEVER_STOPS)
+    memory = memory_answering({"Who was the glassblower?": "I don't know."}, "Talves Kormin.")
     # Default recursion limit (25): the budgets, not the limit, must end the run.
-    out = await run(executive, memory_saying("She was born in Brask."))
+    out = await run(executive, memory)
     assert out["answer"] == "Talves Kormin"
+    assert out["decided_by"] == "executive: supported by a confident MEMORY reply"
     assert not out["identified"]
     stages = [e["stage"] for e in out["trail"]]
-    assert stages.count("grounding") == 2
+    assert stages.count("grounding") == 3  # the query itself, then the two sub-questions
     assert stages.count("identification") == 7
     assert stages.count("seeking") == 8
     assert executive.calls == 1 + 7 + 8 + 1
@@ -76,7 +94,9 @@ async def test_budgets_hold_against_an_executive_that_never_stops() -> None:
 
 async def test_smaller_budgets_are_honoured() -> None:
     executive = ScriptedChatModel(reply=NEVER_STOPS)
-    out = await run(executive, memory_saying("Yes."), identification_turns=2, seeking_turns=1)
+    out = await run(
+        executive, memory_beyond_the_query("Yes."), identification_turns=2, seeking_turns=1
+    )
     stages = [e["stage"] for e in out["trail"]]
     assert (stages.count("identification"), stages.count("seeking")) == (2, 1)
     assert executive.calls == 1 + 2 + 1 + 1
@@ -160,7 +180,7 @@ async def test_confirmed_entity_is_named_in_every_seeking_question() -> None:
             FinalAnswer=FINAL,
         )
     )
-    out = await run(executive, memory_saying("1802."), seeking_turns=3)
+    out = await run(executive, memory_beyond_the_query("1802."), seeking_turns=3)
     assert out["identified"] and out["entity"] == "Talves Kormin"
     seeking = [e for e in out["trail"] if e["stage"] == "seeking"]
     assert len(seeking) == 3
@@ -189,7 +209,11 @@ async def test_the_final_answer_sees_only_replies_that_were_not_unknown() -> Non
             FinalAnswer=final,
         )
     )
-    await run(executive, memory_saying("Talves Kormin founded it.", "I don't know."))
+    unknown = {
+        "Who was the glassblower?": "I don't know.",
+        "Who was born in Brask?": "I don't know.",
+    }
+    await run(executive, memory_answering(unknown, "Talves Kormin founded it."))
     assert "Talves Kormin founded it." in seen[0]
     assert "Who was born in Brask?" not in seen[0]
 
@@ -207,7 +231,8 @@ async def test_garbage_from_the_executive_is_retried_then_recorded() -> None:
 
 async def test_exchanges_stream_as_custom_events() -> None:
     """Answer seeking is a subgraph: its events reach the caller with ``subgraphs=True``."""
-    graph = build_protocol(ScriptedChatModel(reply=NEVER_STOPS), memory_saying("Yes.")).compile()
+    memory = memory_beyond_the_query("Yes.")
+    graph = build_protocol(ScriptedChatModel(reply=NEVER_STOPS), memory).compile()
     events = [
         (namespace, chunk)
         async for namespace, chunk in graph.astream(
@@ -217,8 +242,9 @@ async def test_exchanges_stream_as_custom_events() -> None:
             subgraphs=True,
         )
     ]
-    assert [bool(namespace) for namespace, _ in events] == [False, False, False, True]
+    assert [bool(namespace) for namespace, _ in events] == [False] * 4 + [True]
     assert [e["exchange"]["stage"] for _, e in events] == [
+        "grounding",
         "grounding",
         "grounding",
         "identification",
@@ -227,14 +253,15 @@ async def test_exchanges_stream_as_custom_events() -> None:
 
 
 async def test_a_thread_reused_for_a_new_query_starts_a_fresh_record() -> None:
-    graph = build_protocol(ScriptedChatModel(reply=NEVER_STOPS), memory_saying("Yes.")).compile(
+    memory = memory_beyond_the_query("Yes.")
+    graph = build_protocol(ScriptedChatModel(reply=NEVER_STOPS), memory).compile(
         checkpointer=InMemorySaver()
     )
     config = {"configurable": {"thread_id": "same"}}
     context = ProtocolContext(identification_turns=1, seeking_turns=1)
     first = await graph.ainvoke({"query": "Who?"}, config, context=context)
     second = await graph.ainvoke({"query": "Who else?"}, config, context=context)
-    assert len(second["trail"]) == len(first["trail"]) == 4
+    assert len(second["trail"]) == len(first["trail"]) == 5
     assert second["cost"]["executive_calls"] == 4
 
 

@@ -63,7 +63,9 @@ def test_killed_run_resumes_to_the_same_weights(tiny_llama_dir: Path, tmp_path: 
         _cli(dataset, out, tiny_llama_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 240
-    while not any(p.name >= "step-00000015.pt" for p in checkpoints.glob("step-*.pt")):
+    while not any(
+        p.name >= "step-00000015.safetensors" for p in checkpoints.glob("step-*.safetensors")
+    ):
         assert process.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -72,7 +74,7 @@ def test_killed_run_resumes_to_the_same_weights(tiny_llama_dir: Path, tmp_path: 
     assert not out.exists(), "a killed run leaves no artifact"
 
     # A checkpoint cut short by the crash is skipped, not trusted.
-    newest = sorted(checkpoints.glob("step-*.pt"))[-1]
+    newest = sorted(checkpoints.glob("step-*.safetensors"))[-1]
     newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 3])
 
     done = subprocess.run(

@@ -1,0 +1,133 @@
+"""The graph's rules for the final answer, whatever the EXECUTIVE does: the query itself is
+always asked, an answer must be supported by a confident MEMORY reply, a confirmed direct reply
+ends the run early, and the output says which rule decided."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.checkpoint.memory import InMemorySaver
+
+from memo_graph.memory import MemoryBackend
+from memo_graph.protocol import ProtocolContext, build_protocol
+from memo_graph.protocol.rules import core, decide_answer, grounding_questions, support
+from memo_graph.protocol.state import Exchange
+from tests.scripted import ScriptedChatModel, by_schema
+
+QUERY = "Where was the cartographer of the Drennic Islands born?"
+
+
+def executive(final_answer: str, sub_questions: list[str] | None = None) -> ScriptedChatModel:
+    """An EXECUTIVE that never confirms anything and answers ``final_answer`` at the end."""
+    return ScriptedChatModel(
+        reply=by_schema(
+            GroundingPlan={"sub_questions": sub_questions or ["Who charted the Drennic Islands?"]},
+            IdentificationStep={
+                "known_facts": [],
+                "candidates": [],
+                "decision": "ask",
+                "target": "",
+                "question": "Which cartographer sailed with herring boats?",
+            },
+            SeekingStep={"decision": "answer", "entity": "", "question": ""},
+            FinalAnswer={"answer": final_answer, "justification": "scripted"},
+        )
+    )
+
+
+def memory(replies: dict[str, str], otherwise: str = "I don't know.") -> MemoryBackend:
+    return MemoryBackend(
+        ScriptedChatModel(reply=lambda m: replies.get(str(m[-1].content), otherwise))
+    )
+
+
+async def run(executive: Any, memory: MemoryBackend, **settings: Any) -> dict[str, Any]:
+    graph = build_protocol(executive, memory).compile(checkpointer=InMemorySaver())
+    return await graph.ainvoke(
+        {"query": QUERY},
+        {"configurable": {"thread_id": "t"}},
+        context=ProtocolContext(identification_turns=2, seeking_turns=2, **settings),
+    )
+
+
+def exchange(question: str, answer: str, confident: bool = True) -> Exchange:
+    return Exchange(
+        stage="grounding",
+        question=question,
+        answer=answer,
+        reasoning="",
+        confident=confident,
+        target="",
+        sent=True,
+    )
+
+
+def test_the_query_is_always_a_grounding_question() -> None:
+    assert grounding_questions(QUERY, [], 4) == [QUERY]
+    assert grounding_questions(QUERY, ["Who?", "who?", QUERY.upper(), "When?"], 2) == [
+        QUERY,
+        "Who?",
+    ]
+
+
+def test_support_counts_content_words_only() -> None:
+    assert support("Pellmarsh", "He was born in Pellmarsh, a river town.") == 1.0
+    assert support("the river town of Pellmarsh", "Pellmarsh.") == 1 / 3  # river, town missing
+    assert core("Pellmarsh, a river town.") == "Pellmarsh"
+    assert core("Orvane Tessaly (1871-1934).") == "Orvane Tessaly (1871-1934)"
+    assert support("It was the", "It was the") == 0.0  # no content at all
+
+
+async def test_an_answer_from_nothing_gives_way_to_the_memorys_direct_reply() -> None:
+    replies = {QUERY: "Pellmarsh, a river town."}
+    out = await run(executive("Lornhaven"), memory(replies))
+    assert out["answer"] == "Pellmarsh, a river town."
+    assert out["decided_by"].startswith("memory: its direct reply")
+    assert any(e["question"] == QUERY for e in out["trail"])
+
+
+async def test_a_supported_executive_answer_stands() -> None:
+    replies = {
+        QUERY: "I don't know.",
+        "Who charted the Drennic Islands?": "Orvane Tessaly charted them in 1898.",
+        "Which cartographer sailed with herring boats?": "Orvane Tessaly, born in Pellmarsh.",
+    }
+    out = await run(executive("Pellmarsh"), memory(replies))
+    assert out["answer"] == "Pellmarsh"
+    assert out["decided_by"] == "executive: supported by a confident MEMORY reply"
+
+
+async def test_with_no_direct_reply_the_best_supported_reply_is_the_answer() -> None:
+    replies = {
+        QUERY: "I don't know.",
+        "Who charted the Drennic Islands?": "Orvane Tessaly.",
+        "Which cartographer sailed with herring boats?": "Orvane Tessaly of Pellmarsh.",
+    }
+    out = await run(executive("Mount Quillon"), memory(replies))
+    assert out["answer"] == "Orvane Tessaly."
+    assert out["decided_by"].startswith("memory: the best-supported reply")
+
+
+async def test_a_memory_that_knows_nothing_leaves_the_executive_answer_marked() -> None:
+    out = await run(executive("Pellmarsh"), memory({}))
+    assert out["answer"] == "Pellmarsh"
+    assert out["decided_by"].startswith("executive: no confident MEMORY reply")
+
+
+async def test_a_confirmed_direct_reply_ends_the_run_early() -> None:
+    replies = {
+        QUERY: "Pellmarsh, a river town.",
+        "Who charted the Drennic Islands?": "Orvane Tessaly of Pellmarsh.",
+    }
+    scripted = executive("Lornhaven")
+    out = await run(scripted, memory(replies), max_subquestions=2)
+    assert out["answer"] == "Pellmarsh, a river town."
+    assert out["decided_by"].startswith("memory: its direct reply, confirmed")
+    assert scripted.calls == 1  # grounding only: no identification, seeking or final call
+    assert {e["stage"] for e in out["trail"]} == {"grounding"}
+
+
+def test_memo_is_never_worse_than_the_memory_alone_when_the_executive_invents() -> None:
+    trail = [exchange(QUERY, "Pellmarsh."), exchange("Who?", "I don't know.", confident=False)]
+    for invented in ("", "Lornhaven", "The answer is unknown", "Mount Quillon, 1902"):
+        assert decide_answer(QUERY, invented, trail)[0] == "Pellmarsh."

@@ -1,0 +1,198 @@
+"""Every command that writes leaves the user's own files alone: `--out` may be new, empty, or
+an earlier output of the same command, and nothing else is ever replaced."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from evals.cli import app
+from memo_graph.files import (
+    OWNER_FILE,
+    OutputPathError,
+    check_output_directory,
+    claim_output_directory,
+    staged_directory,
+)
+from memo_training.artifact import MANIFEST, load_artifact
+from memo_training.config import TrainConfig
+from memo_training.trainer import train_memory
+
+FAST = TrainConfig(epochs=1, batch_size=4, max_length=64, learning_rate=1e-3)
+PAIRS = [
+    {"question": "Who founded Orlenby?", "answer": "Mira Talvesk founded Orlenby."},
+    {"question": "Where was Ilo Denhart born?", "answer": "Ilo Denhart was born in Vessaro."},
+] * 2
+
+
+def run(*arguments: str) -> Result:
+    return CliRunner().invoke(app, list(arguments))
+
+
+def one_line(result: Result) -> str:
+    return " ".join(result.output.split())
+
+
+@pytest.fixture
+def qa_file(tmp_path: Path) -> Path:
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in PAIRS))
+    return path
+
+
+@pytest.fixture
+def user_files(tmp_path: Path) -> Path:
+    """A directory of a user's own work."""
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "chapter1.txt").write_text("my words")
+    (folder / "notes").mkdir()
+    (folder / "notes" / "todo.md").write_text("- finish")
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture
+def inside(tmp_path: Path) -> Iterator[Path]:
+    before = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(before)
+
+
+# ---------------------------------------------------------------------- the rule itself
+def test_staged_directory_refuses_a_foreign_directory(user_files: Path) -> None:
+    before = snapshot(user_files)
+    with (
+        pytest.raises(OutputPathError, match="did not write"),
+        staged_directory(user_files, lambda p: (p / MANIFEST).is_file(), "memory artifact"),
+    ):
+        pass
+    assert snapshot(user_files) == before
+
+
+def test_output_directories_are_claimed_once_and_reused(tmp_path: Path) -> None:
+    out = claim_output_directory(tmp_path / "run", "synthesize")
+    assert json.loads((out / OWNER_FILE).read_text()) == {"kind": "synthesize"}
+    claim_output_directory(out, "synthesize")  # its own output: fine
+    with pytest.raises(OutputPathError, match="memo synthesize output"):
+        check_output_directory(out, "eval")
+
+
+def test_a_directory_from_before_owner_files_is_recognised(tmp_path: Path) -> None:
+    (tmp_path / ".generator-calls.sqlite").write_text("")
+    (tmp_path / "qa.jsonl").write_text("")
+    check_output_directory(tmp_path, "synthesize", signatures=(".generator-calls.sqlite",))
+
+
+# ---------------------------------------------------------------------- memo train
+def test_train_into_a_foreign_directory_keeps_its_files(
+    qa_file: Path, user_files: Path, tiny_llama_dir: Path
+) -> None:
+    before = snapshot(user_files)
+    result = run(
+        "train", str(qa_file), "--out", str(user_files), "--base", f"local:{tiny_llama_dir}"
+    )
+    assert result.exit_code == 2
+    assert "did not write" in one_line(result) and "thesis" in one_line(result)
+    assert snapshot(user_files) == before
+
+
+def test_train_into_the_current_directory_keeps_it(
+    inside: Path, qa_file: Path, tiny_llama_dir: Path
+) -> None:
+    before = snapshot(inside)
+    result = run("train", "qa.jsonl", "--out", ".", "--base", f"local:{tiny_llama_dir}")
+    assert result.exit_code == 2, result.output
+    assert snapshot(inside) == before
+    assert not list(inside.glob(".*.work"))
+
+
+def test_train_onto_a_file_is_a_clear_error(qa_file: Path, tiny_llama_dir: Path) -> None:
+    result = run("train", str(qa_file), "--out", str(qa_file), "--base", f"local:{tiny_llama_dir}")
+    assert result.exit_code == 2
+    assert "is not a directory" in one_line(result)
+    assert qa_file.read_text().count("\n") == len(PAIRS)
+
+
+def test_a_finished_artifact_with_other_settings_is_not_silently_kept(
+    qa_file: Path, tmp_path: Path, tiny_llama_dir: Path
+) -> None:
+    out = tmp_path / "memory"
+    base = f"local:{tiny_llama_dir}"
+    train_memory(qa_file, out, base=base, config=FAST, progress=False)
+    assert train_memory(qa_file, out, base=base, config=FAST, progress=False).already_done
+
+    result = run("train", str(qa_file), "--out", str(out), "--base", base, "--epochs", "2")
+    assert result.exit_code == 2
+    assert "other data or settings" in one_line(result) and "epochs 1 instead of 2" in one_line(
+        result
+    )
+    assert load_artifact(out).manifest["hyperparameters"]["epochs"] == 1
+
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"question": "Who?", "answer": "Nobody at all."}) + "\n")
+    with pytest.raises(Exception, match="another dataset"):
+        train_memory(other, out, base=base, config=FAST, progress=False)
+
+    retrained = train_memory(
+        qa_file, out, base=base, config=TrainConfig(**{**FAST.to_dict(), "epochs": 2}),
+        progress=False, retrain=True,
+    )  # fmt: skip
+    assert not retrained.already_done
+    assert load_artifact(out).manifest["hyperparameters"]["epochs"] == 2
+
+
+# ---------------------------------------------------------------------- memo merge
+def test_merge_into_a_foreign_directory_keeps_its_files(
+    qa_file: Path, tmp_path: Path, user_files: Path, tiny_llama_dir: Path
+) -> None:
+    memory = tmp_path / "memory"
+    train_memory(qa_file, memory, base=f"local:{tiny_llama_dir}", config=FAST, progress=False)
+    before = snapshot(user_files)
+    result = run("merge", str(memory), str(memory), "--out", str(user_files))
+    assert result.exit_code == 2
+    assert snapshot(user_files) == before
+    # An artifact of ours is replaced, as before.
+    merged = tmp_path / "merged"
+    assert run("merge", str(memory), str(memory), "--out", str(merged)).exit_code == 0
+    assert run("merge", str(memory), str(memory), "--out", str(merged)).exit_code == 0
+    assert load_artifact(merged).manifest["parents"]
+
+
+# ---------------------------------------------------------------------- memo synthesize
+def test_synthesize_refuses_foreign_directories_the_cwd_and_files(
+    inside: Path, user_files: Path
+) -> None:
+    corpus = inside / "corpus.txt"
+    corpus.write_text("Marie Curie was born in Warsaw in 1867.")
+    before = snapshot(inside)
+    for out in (str(user_files), ".", str(corpus)):
+        result = run("synthesize", str(corpus), "--out", out, "--generator", "local")
+        assert result.exit_code == 2, (out, result.output)
+        assert "Nothing was changed" in one_line(result), result.output
+        assert "Traceback" not in result.output
+    assert snapshot(inside) == before
+
+
+# ---------------------------------------------------------------------- memo eval / demo
+@pytest.mark.parametrize("command", ["eval", "demo"])
+def test_eval_and_demo_refuse_a_foreign_directory(command: str, user_files: Path) -> None:
+    before = snapshot(user_files)
+    arguments = ["--benchmark", "invented"] if command == "eval" else []
+    result = run(command, *arguments, "--out", str(user_files))
+    assert result.exit_code == 2, result.output
+    assert "did not write" in one_line(result)
+    assert snapshot(user_files) == before
