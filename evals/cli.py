@@ -53,7 +53,8 @@ def _print_table(
     table = Table(*columns, title=title)
     for row in rows:
         table.add_row(*(Text(format_value(row.get(column))) for column in columns))
-    if Measurement.get(console, console.options, table).maximum <= console.width:
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    if natural <= console.width:
         console.print(table)
         return
     if title:
@@ -173,9 +174,9 @@ def demo(
     ),
     generator: Annotated[str, typer.Option(help="GENERATOR spec (default: embedded).")] = "local",
     executive: Annotated[str, typer.Option(help="EXECUTIVE spec (default: embedded).")] = "local",
-    base: Annotated[str, typer.Option(help="The MEMORY's base model, local or local:PATH.")] = (
-        "local"
-    ),
+    base: Annotated[
+        str, typer.Option(help="The MEMORY's base model: local, local:PATH or hf:ORG/NAME.")
+    ] = ("local"),
     questions: Annotated[int | None, typer.Option(help="The first N of the 20 questions.")] = None,
     pairs: Annotated[
         Path | None,
@@ -248,3 +249,7 @@ def demo(
     _say(
         "[dim]{} s; report: {}[/]", f"{time.perf_counter() - started:.0f}", result.files["markdown"]
     )
+
+
+if __name__ == "__main__":
+    app()

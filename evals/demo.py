@@ -64,6 +64,8 @@ class DemoSettings:
     """The protocol's budgets and the EXECUTIVE's replies, cut from the paper's (4
     sub-questions, 7 and 8 turns, 512 tokens) so that 20 questions fit in the demo's time on 2
     cores."""
+    protocol: dict[str, Any] = field(default_factory=dict)
+    """Further ProtocolContext settings (e.g. ``check_support``)."""
     concurrency: int = 10
     """Questions (and GENERATOR calls) in flight at once; the local model batches them."""
 
@@ -96,6 +98,7 @@ class DemoSettings:
                     "max_subquestions": self.max_subquestions,
                     "identification_turns": self.identification_turns,
                     "seeking_turns": self.seeking_turns,
+                    **self.protocol,
                 },
             ),
         )

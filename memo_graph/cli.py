@@ -111,7 +111,9 @@ def chat(
 def train(
     dataset: Annotated[Path, typer.Argument(help="QA dataset: a saved HF dataset or .jsonl.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the memory artifact.")],
-    base: Annotated[str, typer.Option(help="Base model: local or local:PATH.")] = "local",
+    base: Annotated[
+        str, typer.Option(help="Base model: local, local:PATH or a Hub id (hf:ORG/NAME).")
+    ] = "local",
     full: Annotated[bool, typer.Option("--full/--lora", help="Full SFT instead of LoRA.")] = False,
     preset: Annotated[
         str | None, typer.Option(help="lora-small, lora-large or full (the paper's values).")

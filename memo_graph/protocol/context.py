@@ -69,6 +69,20 @@ class ProtocolContext:
         default=None, metadata=_doc("Questions sent to the MEMORY at once; None = all, 1 = serial.")
     )
     max_query_chars: int = field(default=4000, metadata=_doc("Longest query accepted."))
+    check_support: bool = field(
+        default=True,
+        metadata=_doc(
+            "Replace a final answer that no confident MEMORY reply supports by the MEMORY's "
+            "direct reply (or its best-supported one)."
+        ),
+    )
+    end_on_confirmed_reply: bool = field(
+        default=True,
+        metadata=_doc(
+            "End after grounding when the MEMORY's direct reply to the query is confirmed by "
+            "another reply (no more EXECUTIVE calls)."
+        ),
+    )
     grounding_temperature: float = 0.4
     identification_temperature: float = 0.4
     seeking_temperature: float = 1.0

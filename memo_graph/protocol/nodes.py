@@ -269,7 +269,8 @@ class ProtocolNodes:
         trail = list(state.get("trail", []))
         candidates: list[Candidate] = list(state.get("candidates", []))
         turn = state.get("identification_turn", 0)
-        if turn == 0 and confirmed_direct_reply(state["query"], trail) is not None:
+        direct = confirmed_direct_reply(state["query"], trail)
+        if turn == 0 and context.end_on_confirmed_reply and direct is not None:
             return Command(goto="seeking", update={"decided_by": CONFIRMED_DIRECT})
         if turn >= context.identification_turns:
             return Command(goto="seeking", update={"entity": best_candidate(candidates)})
@@ -393,7 +394,10 @@ class ProtocolNodes:
         )
         # Without a usable final reply, the best remaining candidate stands in for it.
         proposed = final.answer if final is not None else entity
-        answer, decided_by = decide_answer(state["query"], proposed, trail)
+        if context.check_support:
+            answer, decided_by = decide_answer(state["query"], proposed, trail)
+        else:
+            answer, decided_by = proposed.strip(), "executive: support not checked"
         if final is not None and answer == proposed.strip():
             justification = final.justification.strip()
         else:

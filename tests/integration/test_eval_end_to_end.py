@@ -17,7 +17,7 @@ SYSTEMS = ["memo", "bm25", "dense", "closed_book", "oracle"]
 def test_memo_eval_runs_every_system_and_metric(tmp_path) -> None:
     out = tmp_path / "report"
     command = [
-        sys.executable, "-m", "memo_graph.cli", "eval", "--benchmark", "invented",
+        sys.executable, "-m", "evals.cli", "eval", "--benchmark", "invented",
         "--limit", "2", "--out", str(out), "--systems", ",".join(SYSTEMS),
         "--steps", "extraction", "--generator-max-tokens", "256", "--epochs", "2",
         "--identification-turns", "1", "--seeking-turns", "1",

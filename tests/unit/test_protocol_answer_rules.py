@@ -131,3 +131,21 @@ def test_memo_is_never_worse_than_the_memory_alone_when_the_executive_invents() 
     trail = [exchange(QUERY, "Pellmarsh."), exchange("Who?", "I don't know.", confident=False)]
     for invented in ("", "Lornhaven", "The answer is unknown", "Mount Quillon, 1902"):
         assert decide_answer(QUERY, invented, trail)[0] == "Pellmarsh."
+
+
+async def test_both_rules_can_be_turned_off_for_an_executive_you_trust() -> None:
+    replies = {
+        QUERY: "Pellmarsh, a river town.",
+        "Who charted the Drennic Islands?": "Orvane Tessaly of Pellmarsh.",
+    }
+    scripted = executive("Lornhaven")
+    out = await run(
+        scripted,
+        memory(replies),
+        max_subquestions=2,
+        check_support=False,
+        end_on_confirmed_reply=False,
+    )
+    assert out["answer"] == "Lornhaven"
+    assert out["decided_by"] == "executive: support not checked"
+    assert scripted.calls > 1

@@ -1,0 +1,105 @@
+"""Accuracy on the invented corpus, the embedded model in every role: what MEMO, the MEMORY
+alone and BM25 RAG (same 135M reader) answer, with the MEMORY trained on the reference pairs
+(what a capable GENERATOR would write) and on the embedded GENERATOR's own pairs; and how those
+pairs score against the reference (coverage, groundedness, well-formedness).
+
+    python -m evals.bench.accuracy [--questions N] [--skip-gen] [--no-rules] [--work DIR]
+
+Each half is a ``memo demo`` run (demo budgets: 2 sub-questions, 1 + 1 turns), so ``--work``
+reuses finished work. ``--no-rules`` turns off the graph's answer rules (support check, early
+end on a confirmed direct reply): the protocol as it was before them, for comparison."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evals.bench.common import print_result
+from evals.demo import DemoSettings, run_demo
+from evals.scoring import summarise
+from evals.synthesis_score import score_synthesis_dir
+
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "invented" / "reference_qa.jsonl"
+SYSTEMS = ("memory", "memo", "bm25")
+
+
+def _means(rows: list[dict[str, Any]], system: str, kind: str | None = None) -> dict[str, Any]:
+    chosen = [r for r in rows if r["system"] == system and (kind is None or r["kind"] == kind)]
+    return summarise(chosen)
+
+
+async def _half(work: Path, questions: int | None, pairs: Path | None, rules: bool) -> Any:
+    protocol = {} if rules else {"check_support": False, "end_on_confirmed_reply": False}
+    settings = DemoSettings(out=work, questions=questions, pairs=pairs, protocol=protocol)
+    return await run_demo(settings, progress=print)
+
+
+def _report(label: str, rows: list[dict[str, Any]]) -> dict[str, float]:
+    kinds = sorted({r["kind"] for r in rows})
+    found: dict[str, float] = {}
+    for system in SYSTEMS:
+        overall = _means(rows, system)
+        by_kind = {k: _means(rows, system, k) for k in kinds}
+        print(
+            f"{label:>4} {system:>6}: F1 {overall['f1']:.3f} contained {overall['contained']:.3f} "
+            + " ".join(f"{k} {v['f1']:.2f}/{v['contained']:.2f}" for k, v in by_kind.items())
+        )
+        found[f"{system}_f1"] = overall["f1"]
+        found[f"{system}_contain"] = overall["contained"]
+        for kind, value in by_kind.items():
+            found[f"{system}_{kind.replace('-', '_')}_f1"] = value["f1"]
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=None, help="First N of the 20.")
+    parser.add_argument("--skip-gen", action="store_true", help="Reference pairs only.")
+    parser.add_argument("--no-rules", action="store_true", help="Protocol without answer rules.")
+    parser.add_argument("--work", type=Path, default=None, help="Reuse this directory.")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="memo-accuracy-"))
+    started = time.perf_counter()
+    ref = asyncio.run(_half(work / "ref", args.questions, REFERENCE, not args.no_rules))
+    found = {f"ref_{k}": v for k, v in _report("ref", ref.evaluation.rows).items()}
+    result: dict[str, Any] = {
+        "ref_memory_f1": found["ref_memory_f1"],
+        "ref_memo_f1": found["ref_memo_f1"],
+        "ref_memory_contain": found["ref_memory_contain"],
+        "ref_memo_contain": found["ref_memo_contain"],
+    }
+    for kind in ("reversed", "cross_document"):
+        print(
+            f"ref {kind}: MEMO F1 {found.get(f'ref_memo_{kind}_f1')} vs BM25 "
+            f"{found.get(f'ref_bm25_{kind}_f1')}"
+        )
+    if not args.skip_gen:
+        gen = asyncio.run(_half(work / "gen", args.questions, None, not args.no_rules))
+        gen_found = _report("gen", gen.evaluation.rows)
+        synthesis = next(p.parent for p in (work / "gen").rglob("qa.jsonl"))
+        scores = score_synthesis_dir(synthesis, REFERENCE)
+        for step, value in scores.items():
+            print(f"synthesis {step}: {value}")
+        result.update(
+            gen_memory_f1=gen_found["memory_f1"],
+            gen_memo_f1=gen_found["memo_f1"],
+            gen_memory_contain=gen_found["memory_contain"],
+            gen_memo_contain=gen_found["memo_contain"],
+            coverage=scores["all"]["coverage"],
+            grounded=scores["all"]["grounded"],
+        )
+    result.update(
+        bm25_f1=found["ref_bm25_f1"],
+        bm25_contain=found["ref_bm25_contain"],
+        rules=not args.no_rules,
+        seconds=round(time.perf_counter() - started),
+    )
+    print_result("accuracy", result)
+
+
+if __name__ == "__main__":
+    main()
