@@ -167,6 +167,10 @@ def train(
         _say("resumed from step {}", result.resumed_at_step)
     for note in result.skipped_checkpoints:
         _say("[yellow]skipped an unreadable checkpoint:[/] {}", note)
+    for row in result.skipped_rows[:20]:
+        _say("[yellow]skipped[/] {} {}", dataset, row)
+    if len(result.skipped_rows) > 20:
+        _say("[yellow]skipped[/] {} more rows", len(result.skipped_rows) - 20)
     if result.report:
         _say("data: {}", result.report)
     metrics = result.artifact.manifest["metrics"]

@@ -33,6 +33,8 @@ class QADataset:
     skipped: Counter[str] = field(default_factory=Counter)
     """Rows left out, by reason."""
     source: str = ""
+    skipped_rows: list[str] = field(default_factory=list)
+    """Each row left out: ``row N: reason`` (N counts from 1 in the file or split)."""
 
 
 def _rows_from_jsonl(path: Path) -> Iterable[Mapping[str, Any]]:
@@ -105,19 +107,19 @@ def load_qa_dataset(path: str | Path) -> QADataset:
     path = Path(path)
     pairs: list[QAPair] = []
     skipped: Counter[str] = Counter()
+    skipped_rows: list[str] = []
     digest = hashlib.sha256()
-    for row in _read_rows(path):
+    for number, row in enumerate(_read_rows(path), start=1):
         if "question" not in row or "answer" not in row:
             raise DatasetError(
                 f"{path}: a row has no 'question' or 'answer' column (it has {sorted(row)})."
             )
         question = str(row["question"] or "").strip()
         answer = str(row["answer"] or "").strip()
-        if not question:
-            skipped["empty_question"] += 1
-            continue
-        if not answer:
-            skipped["empty_answer"] += 1
+        reason = "empty_question" if not question else "empty_answer" if not answer else ""
+        if reason:
+            skipped[reason] += 1
+            skipped_rows.append(f"row {number}: {reason}")
             continue
         pairs.append(QAPair(question, answer))
         digest.update(json.dumps([question, answer]).encode())
@@ -128,4 +130,4 @@ def load_qa_dataset(path: str | Path) -> QADataset:
             f"{path} holds no usable question/answer pairs{detail}; synthesize a dataset first "
             "(memo synthesize) or check its columns."
         )
-    return QADataset(pairs, digest.hexdigest(), skipped, str(path))
+    return QADataset(pairs, digest.hexdigest(), skipped, str(path), skipped_rows)

@@ -45,6 +45,8 @@ class TrainResult:
     skipped_checkpoints: list[str] = field(default_factory=list)
     report: dict[str, int] = field(default_factory=dict)
     """Rows skipped, questions shortened, answers too long: counts by reason."""
+    skipped_rows: list[str] = field(default_factory=list)
+    """Each dataset row left out, with its number and reason."""
 
 
 def normalise_base_spec(base: str) -> tuple[str, ResolvedWeights]:
@@ -273,6 +275,7 @@ def train_memory(
         resumed_at_step=step if state is not None else None,
         skipped_checkpoints=skipped,
         report=report,
+        skipped_rows=qa.skipped_rows,
     )
 
 

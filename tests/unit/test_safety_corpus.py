@@ -151,3 +151,15 @@ def test_a_corpus_of_only_bad_lines_is_still_an_error(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text("{oops\n{also bad\n")
     with pytest.raises(CorpusError, match=r"holds no document \(2 invalid JSON line\)"):
         load_corpus(tmp_path)
+
+
+def test_training_data_skips_name_their_rows(tmp_path: Path) -> None:
+    from memo_training.data import load_qa_dataset
+
+    path = tmp_path / "qa.jsonl"
+    rows = [{"question": "Who?", "answer": "Mira."}, {"question": "", "answer": "x"}]
+    rows.append({"question": "Where?", "answer": " "})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = load_qa_dataset(path)
+    assert len(loaded.pairs) == 1
+    assert loaded.skipped_rows == ["row 2: empty_question", "row 3: empty_answer"]
