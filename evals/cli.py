@@ -16,9 +16,16 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from evals.demo import DemoSettings
+from evals.pipeline import EvalSettings
 from evals.report import format_value
-from memo_graph.cli import _errors_as_one_line, _memory_spec, _say, app, console
+from evals.systems.memo import MemoSettings
+from memo_graph.cli import app
+from memo_graph.cli_support import console, errors_as_one_line, given, memory_spec, option, say
 from memo_graph.errors import MemoError
+from memo_graph.protocol.context import ProtocolContext
+from memo_graph.synthesis.state import SynthesisContext
+from memo_training.config import TrainConfig
 
 EVAL_EXTRA = "pip install 'memo-graph[eval]'"
 _EVAL_PACKAGES = ("bm25s", "sentence_transformers", "matplotlib")
@@ -58,12 +65,12 @@ def _print_table(
         console.print(table)
         return
     if title:
-        _say("[bold]{}[/]", title)
+        say("[bold]{}[/]", title)
     for row in rows:
         name, *others = columns
-        _say("[bold]{}[/]", format_value(row.get(name)))
+        say("[bold]{}[/]", format_value(row.get(name)))
         for column in others:
-            _say("  {}: {}", column, format_value(row.get(column)))
+            say("  {}: {}", column, format_value(row.get(column)))
 
 
 @app.command(name="eval")
@@ -74,20 +81,25 @@ def evaluate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the report.")],
     data: Annotated[Path | None, typer.Option(help="The benchmark's local files.")] = None,
     systems: Annotated[
-        str,
-        typer.Option(
-            help="Comma-separated: memo, memory, bm25, dense, closed_book, oracle, hipporag."
+        str | None,
+        option(
+            EvalSettings,
+            "systems",
+            help="Comma-separated: memo, memory, bm25, dense, closed_book, oracle, hipporag.",
         ),
-    ] = "memo,bm25,dense,closed_book,oracle",
-    executive: Annotated[str, typer.Option(help="EXECUTIVE spec (also the RAG reader).")] = (
-        "local"
-    ),
-    judge: Annotated[str, typer.Option(help="Judge spec, or 'none' for EM and F1 only.")] = (
-        "local"
-    ),
-    generator: Annotated[str, typer.Option(help="GENERATOR spec for MEMO's synthesis.")] = (
-        "local"
-    ),
+    ] = None,
+    executive: Annotated[
+        str | None,
+        option(EvalSettings, "executive", help="EXECUTIVE spec (also the RAG reader)."),
+    ] = None,
+    judge: Annotated[
+        str | None,
+        option(EvalSettings, "judge", help="Judge spec, or 'none' for EM and F1 only."),
+    ] = None,
+    generator: Annotated[
+        str | None,
+        option(MemoSettings, "generator", help="GENERATOR spec for MEMO's synthesis."),
+    ] = None,
     pairs: Annotated[
         Path | None,
         typer.Option(help="Train MEMO's MEMORY on these QA pairs (.jsonl) instead of synthesis."),
@@ -100,84 +112,114 @@ def evaluate(
     negatives: Annotated[
         int | None, typer.Option(help="Noise test: K negative documents per evidence document.")
     ] = None,
-    k: Annotated[int, typer.Option(help="Passages retrieved by the RAG systems.")] = 5,
-    steps: Annotated[str | None, typer.Option(help="Synthesis steps for MEMO.")] = None,
+    k: Annotated[
+        int | None, option(EvalSettings, "k", help="Passages retrieved by the RAG systems.")
+    ] = None,
+    steps: Annotated[
+        str | None, option(MemoSettings, "steps", help="Synthesis steps for MEMO.")
+    ] = None,
     generator_max_tokens: Annotated[
-        int, typer.Option(help="Most tokens per GENERATOR reply in MEMO's synthesis.")
-    ] = 1024,
+        int | None,
+        option(
+            SynthesisContext,
+            "max_tokens",
+            help="Most tokens per GENERATOR reply in MEMO's synthesis.",
+        ),
+    ] = None,
     chunk_size: Annotated[
-        int, typer.Option(help="MEMO's synthesis chunks (books: 4000 words, overlap 400).")
-    ] = 400,
-    chunk_overlap: Annotated[int, typer.Option()] = 40,
-    chunk_unit: Annotated[str, typer.Option(help="tokens or words.")] = "tokens",
-    epochs: Annotated[int, typer.Option(help="MEMORY training epochs.")] = 3,
-    identification_turns: Annotated[int, typer.Option()] = 7,
-    seeking_turns: Annotated[int, typer.Option()] = 8,
+        int | None,
+        option(
+            SynthesisContext,
+            "chunk_size",
+            help="MEMO's synthesis chunks (books: 4000 words, overlap 400).",
+        ),
+    ] = None,
+    chunk_overlap: Annotated[int | None, option(SynthesisContext, "chunk_overlap")] = None,
+    chunk_unit: Annotated[
+        str | None, option(SynthesisContext, "chunk_unit", help="tokens or words.")
+    ] = None,
+    epochs: Annotated[
+        int | None, option(TrainConfig, "epochs", help="MEMORY training epochs.")
+    ] = None,
+    identification_turns: Annotated[
+        int | None, option(ProtocolContext, "identification_turns")
+    ] = None,
+    seeking_turns: Annotated[int | None, option(ProtocolContext, "seeking_turns")] = None,
     concurrency: Annotated[
-        int, typer.Option(help="Questions in flight at once per system (wall time is per answer).")
-    ] = 1,
+        int | None,
+        option(
+            EvalSettings,
+            "concurrency",
+            help="Questions in flight at once per system (wall time is per answer).",
+        ),
+    ] = None,
 ) -> None:
     """Compare MEMO with RAG and closed-book baselines on a benchmark, through LangSmith
     (offline unless LANGSMITH_API_KEY is set). Finished work is reused when run again."""
     import asyncio
 
-    with _errors_as_one_line():
+    with errors_as_one_line():
         _require_eval_extra("eval")
-    from evals.pipeline import EvalSettings, evaluate
+    from evals.pipeline import evaluate
     from evals.report import SUMMARY_COLUMNS
-    from evals.systems import MemoSettings
-    from memo_graph.synthesis import STEPS
-    from memo_training.config import TrainConfig
 
-    with _errors_as_one_line():
+    with errors_as_one_line():
+        memo = MemoSettings(
+            memory=memory_spec(memory) if memory else None,
+            pairs=pairs,
+            synthesis=given(
+                max_tokens=generator_max_tokens,
+                chunk_size=chunk_size,
+                chunk_overlap=chunk_overlap,
+                chunk_unit=chunk_unit,
+            ),
+            training=TrainConfig(**given(epochs=epochs)),
+            protocol=given(identification_turns=identification_turns, seeking_turns=seeking_turns),
+            **given(generator=generator, steps=steps.split(",") if steps else None),
+        )
         settings = EvalSettings(
             benchmark=benchmark,
             out=out,
             data=data,
-            systems=[s.strip() for s in systems.split(",") if s.strip()],
-            executive=executive,
-            judge=None if judge == "none" else judge,
             limit=limit,
             negatives=negatives,
-            k=k,
-            concurrency=concurrency,
-            memo=MemoSettings(
-                generator=generator,
-                memory=_memory_spec(memory) if memory else None,
-                pairs=pairs,
-                steps=steps.split(",") if steps else list(STEPS),
-                synthesis={
-                    "max_tokens": generator_max_tokens,
-                    "chunk_size": chunk_size,
-                    "chunk_overlap": chunk_overlap,
-                    "chunk_unit": chunk_unit,
-                },
-                training=TrainConfig(epochs=epochs),
-                protocol={
-                    "identification_turns": identification_turns,
-                    "seeking_turns": seeking_turns,
-                },
+            memo=memo,
+            **given(
+                systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
+                executive=executive,
+                k=k,
+                concurrency=concurrency,
             ),
+            **({"judge": None if judge == "none" else judge} if judge else {}),
         )
         result, files = asyncio.run(
-            evaluate(settings, progress=lambda line: _say("[dim]{}[/]", line))
+            evaluate(settings, progress=lambda line: say("[dim]{}[/]", line))
         )
     _print_table(result.summary, SUMMARY_COLUMNS[:-1])
     for name, path in files.items():
-        _say("[dim]{}: {}[/]", name, path)
+        say("[dim]{}: {}[/]", name, path)
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where everything is written.")] = Path(
-        "memo-demo"
+    out: Annotated[
+        Path | None, option(DemoSettings, "out", "--out", "-o", help="Where everything is written.")
+    ] = None,
+    generator: Annotated[str | None, option(DemoSettings, "generator", help="GENERATOR spec.")] = (
+        None
     ),
-    generator: Annotated[str, typer.Option(help="GENERATOR spec (default: embedded).")] = "local",
-    executive: Annotated[str, typer.Option(help="EXECUTIVE spec (default: embedded).")] = "local",
+    executive: Annotated[str | None, option(DemoSettings, "executive", help="EXECUTIVE spec.")] = (
+        None
+    ),
     base: Annotated[
-        str, typer.Option(help="The MEMORY's base model: local, local:PATH or hf:ORG/NAME.")
-    ] = ("local"),
-    questions: Annotated[int | None, typer.Option(help="The first N of the 20 questions.")] = None,
+        str | None,
+        option(
+            DemoSettings, "base", help="The MEMORY's base model: local, local:PATH or hf:ORG/NAME."
+        ),
+    ] = None,
+    questions: Annotated[
+        int | None, option(DemoSettings, "questions", help="The first N of the 20 questions.")
+    ] = None,
     pairs: Annotated[
         Path | None,
         typer.Option(
@@ -185,12 +227,25 @@ def demo(
             "evals/data/invented/reference_qa.jsonl (what a capable GENERATOR would write)."
         ),
     ] = None,
-    epochs: Annotated[int, typer.Option(help="MEMORY training epochs.")] = 6,
+    epochs: Annotated[
+        int | None, option(DemoSettings, "epochs", help="MEMORY training epochs.")
+    ] = None,
     generator_max_tokens: Annotated[
-        int, typer.Option(help="Most tokens per GENERATOR reply (raise it for a real model).")
-    ] = 256,
-    generator_temperature: Annotated[float, typer.Option(help="0 decodes greedily.")] = 0.3,
-    concurrency: Annotated[int, typer.Option(help="Questions and GENERATOR calls at once.")] = 10,
+        int | None,
+        option(
+            DemoSettings,
+            "generator_max_tokens",
+            help="Most tokens per GENERATOR reply (raise it for a real model).",
+        ),
+    ] = None,
+    generator_temperature: Annotated[
+        float | None,
+        option(DemoSettings, "generator_temperature", help="0 decodes greedily."),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        option(DemoSettings, "concurrency", help="Questions and GENERATOR calls at once."),
+    ] = None,
 ) -> None:
     """The whole method on 8 invented documents, the embedded model in every role by default:
     synthesis -> LoRA MEMORY -> protocol graph, against closed book, the MEMORY alone and BM25
@@ -199,9 +254,9 @@ def demo(
 
     from rich.progress import Progress
 
-    with _errors_as_one_line():
+    with errors_as_one_line():
         _require_eval_extra("demo")
-    from evals.demo import DemoSettings, run_demo
+    from evals.demo import run_demo
 
     bars: dict[str, tuple[Progress, Any]] = {}  # one bar per system, shown while it answers
 
@@ -217,24 +272,26 @@ def demo(
             bar.stop()
 
     started = time.perf_counter()
-    with _errors_as_one_line():
+    with errors_as_one_line():
         settings = DemoSettings(
-            out=out,
-            generator=generator,
-            executive=executive,
-            base=base,
-            questions=questions,
             pairs=pairs,
-            epochs=epochs,
-            generator_max_tokens=generator_max_tokens,
-            generator_temperature=generator_temperature,
-            concurrency=concurrency,
+            **given(
+                out=out,
+                generator=generator,
+                executive=executive,
+                base=base,
+                questions=questions,
+                epochs=epochs,
+                generator_max_tokens=generator_max_tokens,
+                generator_temperature=generator_temperature,
+                concurrency=concurrency,
+            ),
         )
         try:
             result = asyncio.run(
                 run_demo(
                     settings,
-                    progress=lambda line: _say("[dim]{}[/]", line),
+                    progress=lambda line: say("[dim]{}[/]", line),
                     on_answer=on_answer,
                 )
             )
@@ -246,7 +303,7 @@ def demo(
         result.table, list(result.table[0]), f"{questions_asked} questions: means per question"
     )
     _print_table(result.by_kind, list(result.by_kind[0]), "F1 by kind of question")
-    _say(
+    say(
         "[dim]{} s; report: {}[/]", f"{time.perf_counter() - started:.0f}", result.files["markdown"]
     )
 

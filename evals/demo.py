@@ -40,9 +40,9 @@ class DemoSettings:
     questions: int | None = None
     """The first N of the 20 questions (None: all)."""
     memory: str | None = None
+    """A MEMORY spec to ask as it is (``local:ARTIFACT``) instead of synthesising and training."""
     pairs: Path | None = None
     """QA pairs to train the MEMORY on instead of synthesising them (the GENERATOR is unused)."""
-    """A MEMORY spec to ask as it is (``local:ARTIFACT``) instead of synthesising and training."""
     steps: list[str] = field(
         default_factory=lambda: ["extraction", "entity_surfacing", "cross_document"]
     )

@@ -9,11 +9,12 @@ the feedback as one experiment per system.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,25 @@ def _target(
     return answer
 
 
+@contextlib.contextmanager
+def _quiet_langsmith() -> Iterator[None]:
+    """Our own output only while langsmith evaluates: its beta notice about the upload switch
+    (offline, not uploading is our choice) and the bare tqdm counter it draws under our
+    progress bars (we count answers ourselves) are left out."""
+    from langsmith.evaluation import _arunner
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="'upload_(results|runs)' parameter is in beta")
+        drawn = getattr(_arunner, "_load_tqdm", None)
+        if drawn is not None:
+            _arunner._load_tqdm = lambda: lambda items: items
+        try:
+            yield
+        finally:
+            if drawn is not None:
+                _arunner._load_tqdm = drawn
+
+
 def _counter(label: str, total: int, on_answer: Callable[[str, int, int], None]) -> Callable:
     done = 0
     on_answer(label, done, total)
@@ -230,8 +250,7 @@ async def run_evaluation(
             store = ResultStore(out / "records" / condition.slug / f"{system.name}.jsonl")
             on_progress(f"{where}: {len(questions)} questions")
             answered = _counter(where, len(questions), on_answer)
-            with warnings.catch_warnings():  # upload_results=False is our choice offline
-                warnings.filterwarnings("ignore", message="'upload_results' parameter is in beta")
+            with _quiet_langsmith():
                 experiment = await aevaluate(
                     _target(system, by_id, store, answered),
                     data=examples,
@@ -242,13 +261,17 @@ async def run_evaluation(
                     metadata={"system": system.name, "condition": condition.label},
                     max_concurrency=concurrency,
                 )
-            rows: list[dict[str, Any]] = []
-            async for item in experiment:
-                inputs = item["example"].inputs or {}
-                question = by_id[inputs["question_id"]]
-                rows.append(
-                    {"condition": condition.label, "system": system.name, **_row(item, question)}
-                )
+                rows: list[dict[str, Any]] = []
+                async for item in experiment:
+                    inputs = item["example"].inputs or {}
+                    question = by_id[inputs["question_id"]]
+                    rows.append(
+                        {
+                            "condition": condition.label,
+                            "system": system.name,
+                            **_row(item, question),
+                        }
+                    )
             # concurrent answers finish out of order
             rows.sort(key=lambda row: order[row["question_id"]])
             result.experiments.append(experiment.experiment_name)

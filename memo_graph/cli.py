@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from memo_graph.errors import MemoError
-from memo_graph.models.spec import REMOTE_RETRIES, REMOTE_TIMEOUT_S
+from memo_graph.cli_support import (
+    console,
+    errors_as_one_line,
+    given,
+    memory_spec,
+    option,
+    say,
+)
+from memo_graph.models import spec as model_spec
+from memo_graph.protocol.context import ProtocolContext
+from memo_graph.synthesis.state import SynthesisContext
+from memo_training import config as training
+from memo_training.config import TrainConfig
+from memo_training.serving import vllm_command
 
 app = typer.Typer(
     name="memo",
@@ -24,51 +33,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console(emoji=False)
-
-
-def _say(template: str, *values: object) -> None:
-    """Print our own markup ``template`` with ``values`` filled in as literal text: answers,
-    paths, titles and errors are never read as markup."""
-    console.print(template.format(*(escape(str(v)) for v in values)))
-
-
-def _fail(error: BaseException) -> None:
-    _say("[bold red]error:[/] {}", error)
-    raise typer.Exit(code=2)
-
-
-@contextlib.contextmanager
-def _errors_as_one_line() -> Iterator[None]:
-    """Every command's failures the user can fix (ours, bad settings, a remote model that
-    timed out or cannot be reached) end as one line on the terminal and exit code 2."""
-    from memo_graph.models.remote import transport_failure
-
-    try:
-        yield
-    except (MemoError, ValueError) as exc:
-        _fail(exc)
-    except Exception as exc:
-        what = transport_failure(exc)
-        if what is None:
-            raise
-        _fail(
-            RuntimeError(
-                f"a remote model {what} ({type(exc).__name__}: {exc}). Check its URL, API key "
-                "and network, or raise --timeout."
-            )
-        )
-
-
-_REMOTE_TIMEOUT_HELP = (
-    f"Seconds a remote model may take per request (default {REMOTE_TIMEOUT_S:g})."
-)
-_REMOTE_RETRIES_HELP = f"Retries of a remote request that timed out (default {REMOTE_RETRIES})."
-
-
-def _given(**options: Any) -> dict[str, Any]:
-    """The options the user set; the others keep the defaults of the function they go to."""
-    return {name: value for name, value in options.items() if value is not None}
+_TIMEOUT_HELP = "Seconds a remote model may take per request."
+_RETRIES_HELP = "Retries of a remote request that timed out."
 
 
 @app.command()
@@ -80,25 +46,29 @@ def chat(
     ] = "local",
     max_tokens: Annotated[int, typer.Option(help="Most tokens in the reply.")] = 128,
     temperature: Annotated[float, typer.Option(help="0 decodes greedily.")] = 0.0,
-    timeout: Annotated[float | None, typer.Option(help=_REMOTE_TIMEOUT_HELP)] = None,
-    retries: Annotated[int | None, typer.Option(help=_REMOTE_RETRIES_HELP)] = None,
+    timeout: Annotated[
+        float | None, option(model_spec, "REMOTE_TIMEOUT_S", help=_TIMEOUT_HELP)
+    ] = None,
+    retries: Annotated[int | None, option(model_spec, "REMOTE_RETRIES", help=_RETRIES_HELP)] = (
+        None
+    ),
 ) -> None:
     """Ask one model spec one question through LangChain (a smoke test of a spec)."""
     from memo_graph.models.spec import resolve_chat_model
 
-    with _errors_as_one_line():
+    with errors_as_one_line():
         llm = resolve_chat_model(
             model,
             max_tokens=max_tokens,
             temperature=temperature,
-            **_given(timeout_s=timeout, retries=retries),
+            **given(timeout_s=timeout, retries=retries),
         )
         started = time.perf_counter()
         reply = llm.invoke(prompt)
     elapsed = time.perf_counter() - started
     console.print(Text(str(reply.content)))
     usage = getattr(reply, "usage_metadata", None) or {}
-    _say(
+    say(
         "[dim]{}: {} tokens in, {} out, {}s[/]",
         model,
         usage.get("input_tokens", "?"),
@@ -118,15 +88,23 @@ def train(
     preset: Annotated[
         str | None, typer.Option(help="lora-small, lora-large or full (the paper's values).")
     ] = None,
-    epochs: Annotated[int | None, typer.Option()] = None,
-    batch_size: Annotated[int | None, typer.Option()] = None,
-    gradient_accumulation: Annotated[int | None, typer.Option()] = None,
-    learning_rate: Annotated[float | None, typer.Option("--lr")] = None,
-    lora_r: Annotated[int | None, typer.Option()] = None,
-    lora_alpha: Annotated[int | None, typer.Option()] = None,
-    max_length: Annotated[int | None, typer.Option()] = None,
-    checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints.")] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
+    epochs: Annotated[int | None, option(TrainConfig, "epochs")] = None,
+    batch_size: Annotated[int | None, option(TrainConfig, "batch_size")] = None,
+    gradient_accumulation: Annotated[int | None, option(TrainConfig, "gradient_accumulation")] = (
+        None
+    ),
+    learning_rate: Annotated[
+        float | None, option(TrainConfig, "learning_rate", "--lr", help="Learning rate.")
+    ] = None,
+    lora_r: Annotated[int | None, option(TrainConfig, "lora_r")] = None,
+    lora_alpha: Annotated[int | None, option(TrainConfig, "lora_alpha")] = None,
+    max_length: Annotated[
+        int | None, option(TrainConfig, "max_length", help="Tokens per example, at most.")
+    ] = None,
+    checkpoint_every: Annotated[
+        int | None, option(TrainConfig, "checkpoint_every", help="Steps between checkpoints.")
+    ] = None,
+    seed: Annotated[int | None, option(TrainConfig, "seed")] = None,
     retrain: Annotated[
         bool,
         typer.Option(help="Replace a finished artifact trained on other data or settings."),
@@ -135,7 +113,6 @@ def train(
     """Fine-tune a MEMORY model on a QA dataset (answer-only loss). Run the same command
     again to resume after a crash; a finished artifact is left as it is. --out must be a new
     or empty directory, or a memory artifact: nothing else is overwritten."""
-    from memo_training.config import TrainConfig
     from memo_training.trainer import train_memory
 
     chosen = {
@@ -149,8 +126,8 @@ def train(
         "checkpoint_every": checkpoint_every,
         "seed": seed,
     }
-    overrides = _given(**chosen)
-    with _errors_as_one_line():
+    overrides = given(**chosen)
+    with errors_as_one_line():
         if preset:
             config = TrainConfig.from_preset(preset, **overrides)
         elif full:
@@ -161,20 +138,20 @@ def train(
     if os.environ.get("RANK", "0") != "0":
         return  # data-parallel workers: the main process reports
     if result.already_done:
-        _say("{} is already a memory artifact of this data and these settings; nothing to do.", out)
+        say("{} is already a memory artifact of this data and these settings; nothing to do.", out)
         return
     if result.resumed_at_step is not None:
-        _say("resumed from step {}", result.resumed_at_step)
+        say("resumed from step {}", result.resumed_at_step)
     for note in result.skipped_checkpoints:
-        _say("[yellow]skipped an unreadable checkpoint:[/] {}", note)
+        say("[yellow]skipped an unreadable checkpoint:[/] {}", note)
     for row in result.skipped_rows[:20]:
-        _say("[yellow]skipped[/] {} {}", dataset, row)
+        say("[yellow]skipped[/] {} {}", dataset, row)
     if len(result.skipped_rows) > 20:
-        _say("[yellow]skipped[/] {} more rows", len(result.skipped_rows) - 20)
+        say("[yellow]skipped[/] {} more rows", len(result.skipped_rows) - 20)
     if result.report:
-        _say("data: {}", result.report)
+        say("data: {}", result.report)
     metrics = result.artifact.manifest["metrics"]
-    _say(
+    say(
         "wrote {}: {} steps, loss by epoch {}",
         out,
         metrics["steps"],
@@ -187,38 +164,47 @@ def merge(
     artifacts: Annotated[list[Path], typer.Argument(help="Memory artifacts of one base model.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the merged artifact.")],
     method: Annotated[
-        str, typer.Option(help="ties, dare_ties, task_arithmetic or linear.")
-    ] = "ties",
-    density: Annotated[float, typer.Option(help="Share of each delta kept (TIES rho).")] = 0.3,
+        str | None,
+        option(training, "MERGE_METHOD", help=" or ".join(training.MERGE_METHODS) + "."),
+    ] = None,
+    density: Annotated[
+        float | None,
+        option(training, "MERGE_DENSITY", help="Share of each delta kept (TIES rho)."),
+    ] = None,
     weights: Annotated[
         str | None, typer.Option(help="Comma-separated weight per artifact, e.g. 1,0.5.")
     ] = None,
-    output: Annotated[str, typer.Option(help="full (exact) or lora (SVD re-factored).")] = "full",
-    rank: Annotated[int, typer.Option(help="Adapter rank when --output lora.")] = 16,
+    output: Annotated[
+        str | None,
+        option(training, "MERGE_OUTPUT", help="full (exact) or lora (SVD re-factored)."),
+    ] = None,
+    rank: Annotated[
+        int | None, option(training, "MERGE_RANK", help="Adapter rank when --output lora.")
+    ] = None,
 ) -> None:
     """Merge memory artifacts in parameter space (task vectors against the true base)."""
     from memo_training.merge import merge_memories
 
-    with _errors_as_one_line():
+    with errors_as_one_line():
         parsed = [float(w) for w in weights.split(",")] if weights else None
         result = merge_memories(
             list(artifacts),
             out,
-            method=method,  # type: ignore[arg-type]
-            density=density,
             weights=parsed,
-            output=output,  # type: ignore[arg-type]
-            rank=rank,
+            **given(method=method, density=density, output=output, rank=rank),
         )
-    _say("wrote {} ({}, {}): {}", out, result.kind, method, result.manifest["metrics"])
+    merged_by = method or training.MERGE_METHOD
+    say("wrote {} ({}, {}): {}", out, result.kind, merged_by, result.manifest["metrics"])
 
 
 @app.command()
 def serve(
     artifact: Annotated[Path, typer.Argument(help="A memory artifact directory.")],
-    name: Annotated[str, typer.Option(help="Model name clients ask for.")] = "memo",
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    name: Annotated[
+        str | None, option(vllm_command, "name", help="Model name clients ask for.")
+    ] = None,
+    host: Annotated[str | None, option(vllm_command, "host")] = None,
+    port: Annotated[int | None, option(vllm_command, "port")] = None,
     print_only: Annotated[
         bool, typer.Option("--print-only", help="Only print the command.")
     ] = False,
@@ -227,13 +213,14 @@ def serve(
     import subprocess
 
     from memo_training.artifact import load_artifact
-    from memo_training.serving import client_spec, render, vllm_available, vllm_command
+    from memo_training.serving import client_spec, render, vllm_available
 
-    with _errors_as_one_line():
+    with errors_as_one_line():
         loaded = load_artifact(artifact)
-    command = vllm_command(loaded, name=name, host=host, port=port)
+    address = given(name=name, host=host, port=port)
+    command = vllm_command(loaded, **address)
     typer.echo(render(command))  # plain: a wrapped command could not be pasted
-    typer.echo(f"clients: --memory {client_spec(name, host, port)}")
+    typer.echo(f"clients: --memory {client_spec(**address)}")
     if print_only or not vllm_available():
         if not print_only:
             console.print(
@@ -250,29 +237,38 @@ def synthesize(
         str, typer.Argument(help="Directory, glob or file of documents, or a saved HF dataset.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (resumable).")],
-    generator: Annotated[str, typer.Option(help="GENERATOR spec: local, openai:MODEL, ...")] = (
-        "local"
-    ),
+    generator: Annotated[str | None, option(SynthesisContext, "generator")] = None,
     steps: Annotated[
         str | None,
-        typer.Option(help="Comma-separated steps to run (default all five), for ablations."),
+        option(SynthesisContext, "steps", help="Comma-separated steps to run, for ablations."),
     ] = None,
-    chunk_size: Annotated[int, typer.Option(help="Chunk length in --chunk-unit.")] = 400,
-    chunk_overlap: Annotated[int, typer.Option()] = 40,
-    chunk_unit: Annotated[str, typer.Option(help="tokens or words.")] = "tokens",
-    concurrency: Annotated[int, typer.Option(help="GENERATOR calls at once.")] = 4,
-    temperature: Annotated[float, typer.Option()] = 1.1,
-    top_p: Annotated[float, typer.Option()] = 0.95,
-    max_tokens: Annotated[int, typer.Option(help="Most tokens per GENERATOR reply.")] = 1024,
+    chunk_size: Annotated[
+        int | None, option(SynthesisContext, "chunk_size", help="Chunk length in --chunk-unit.")
+    ] = None,
+    chunk_overlap: Annotated[int | None, option(SynthesisContext, "chunk_overlap")] = None,
+    chunk_unit: Annotated[
+        str | None, option(SynthesisContext, "chunk_unit", help="tokens or words.")
+    ] = None,
+    concurrency: Annotated[int | None, option(SynthesisContext, "concurrency")] = None,
+    temperature: Annotated[float | None, option(SynthesisContext, "temperature")] = None,
+    top_p: Annotated[float | None, option(SynthesisContext, "top_p")] = None,
+    max_tokens: Annotated[
+        int | None,
+        option(SynthesisContext, "max_tokens", help="Most tokens per GENERATOR reply."),
+    ] = None,
     max_calls: Annotated[
         int | None,
-        typer.Option(help="Stop before the GENERATOR makes more calls than this (default: none)."),
+        option(SynthesisContext, "max_calls", help="Stop before the GENERATOR makes more calls."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan (documents, chunks, calls) only.")
     ] = False,
-    timeout: Annotated[float | None, typer.Option(help=_REMOTE_TIMEOUT_HELP)] = None,
-    retries: Annotated[int | None, typer.Option(help=_REMOTE_RETRIES_HELP)] = None,
+    timeout: Annotated[
+        float | None, option(model_spec, "REMOTE_TIMEOUT_S", help=_TIMEOUT_HELP)
+    ] = None,
+    retries: Annotated[int | None, option(model_spec, "REMOTE_RETRIES", help=_RETRIES_HELP)] = (
+        None
+    ),
 ) -> None:
     """Turn a corpus into a reflection-QA dataset (five steps, by the GENERATOR). Run the same
     command again after a crash: finished GENERATOR calls are not redone. --out must be a new
@@ -280,40 +276,43 @@ def synthesize(
     import asyncio
 
     from memo_graph.files import check_output_directory
-    from memo_graph.synthesis import STEPS, SynthesisContext, graph
+    from memo_graph.synthesis import graph
     from memo_graph.synthesis.graph import CACHE_FILE
     from memo_graph.synthesis.plan import plan_synthesis
     from memo_graph.synthesis.progress import synthesize_with_progress
     from memo_graph.synthesis.state import SynthesisInput
 
-    with _errors_as_one_line():
+    with errors_as_one_line():
         context = SynthesisContext(
-            generator=generator,
-            steps=[s.strip() for s in steps.split(",")] if steps else list(STEPS),
-            chunk_size=chunk_size,
-            chunk_overlap=chunk_overlap,
-            chunk_unit=chunk_unit,  # type: ignore[arg-type]
-            concurrency=concurrency,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            max_calls=max_calls,
-            **_given(timeout_s=timeout, remote_retries=retries),
+            **given(
+                generator=generator,
+                steps=[s.strip() for s in steps.split(",")] if steps else None,
+                chunk_size=chunk_size,
+                chunk_overlap=chunk_overlap,
+                chunk_unit=chunk_unit,
+                concurrency=concurrency,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                max_calls=max_calls,
+                timeout_s=timeout,
+                remote_retries=retries,
+            )
         )
         check_output_directory(out, "synthesize", signatures=(CACHE_FILE,))
         plan = plan_synthesis(corpus, context)
         _print_skips(plan.corpus.skipped_items)
-        _say("plan: {}", plan.describe())
+        say("plan: {}", plan.describe())
         if dry_run:
             return
-        plan.check_budget(max_calls)
+        plan.check_budget(context.max_calls)
         result = asyncio.run(
             synthesize_with_progress(
                 graph, SynthesisInput(source=corpus, out=str(out)), context, console
             )
         )
     _print_synthesis_report(result["report"])
-    _say("wrote {} QA pairs: {} and {}", result["pairs"], result["dataset"], result["jsonl"])
+    say("wrote {} QA pairs: {} and {}", result["pairs"], result["dataset"], result["jsonl"])
     if result["pairs"] == 0:
         console.print(
             "[bold red]error:[/] no QA pair came out; the drops above say why (a GENERATOR too "
@@ -326,15 +325,15 @@ def _print_skips(items: Sequence[Any], shown: int = 20) -> None:
     """Each skipped file, line or record with its place and reason (the first ``shown``)."""
     for item in items[:shown]:
         detail = f" ({item.detail})" if item.detail else ""
-        _say("[yellow]skipped[/] {}: {}{}", item.where, item.reason, detail)
+        say("[yellow]skipped[/] {}: {}{}", item.where, item.reason, detail)
     if len(items) > shown:
-        _say("[yellow]skipped[/] {} more; the report lists them all", len(items) - shown)
+        say("[yellow]skipped[/] {} more; the report lists them all", len(items) - shown)
 
 
 def _print_synthesis_report(report: dict[str, Any]) -> None:
     ingestion = report["ingestion"]
     skipped = ", ".join(f"{n} {why}" for why, n in ingestion["skipped"].items()) or "none"
-    _say(
+    say(
         "{} documents, {} chunks; skipped: {}", ingestion["documents"], ingestion["chunks"], skipped
     )
     table = Table("step", "in", "out", "calls", "cached", "tokens in/out", "seconds", "drops")
@@ -357,40 +356,43 @@ def _print_synthesis_report(report: dict[str, Any]) -> None:
             Text(drops),
         )
     console.print(table)
-    _say("duplicate questions dropped: {}", report["deduplication"]["dropped"])
-
-
-def _memory_spec(memory: str) -> str:
-    """A directory given to --memory means a memory artifact loaded in process."""
-    if memory == "local" or ":" in memory.split("/")[0]:
-        return memory
-    return f"local:{memory}"
+    say("duplicate questions dropped: {}", report["deduplication"]["dropped"])
 
 
 @app.command()
 def ask(
     query: Annotated[str, typer.Argument(help="The question to answer.")],
     memory: Annotated[
-        str,
-        typer.Option(help="A memory artifact directory, or a spec (openai-compatible:NAME@URL)."),
-    ] = "local",
-    executive: Annotated[str, typer.Option(help="EXECUTIVE spec: local, openai:MODEL, ...")] = (
-        "local"
-    ),
-    identification_turns: Annotated[int, typer.Option(help="Entity identification budget.")] = 7,
-    seeking_turns: Annotated[int, typer.Option(help="Answer seeking budget.")] = 8,
-    memory_format: Annotated[str, typer.Option(help="text or json.")] = "text",
+        str | None,
+        option(
+            ProtocolContext,
+            "memory",
+            help="A memory artifact directory, or a spec (openai-compatible:NAME@URL).",
+        ),
+    ] = None,
+    executive: Annotated[str | None, option(ProtocolContext, "executive")] = None,
+    identification_turns: Annotated[
+        int | None, option(ProtocolContext, "identification_turns")
+    ] = None,
+    seeking_turns: Annotated[int | None, option(ProtocolContext, "seeking_turns")] = None,
+    memory_format: Annotated[
+        str | None, option(ProtocolContext, "memory_reply_format", help="text or json.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the output state as JSON.")] = (
         False
     ),
-    timeout: Annotated[float | None, typer.Option(help=_REMOTE_TIMEOUT_HELP)] = None,
-    retries: Annotated[int | None, typer.Option(help=_REMOTE_RETRIES_HELP)] = None,
+    timeout: Annotated[
+        float | None, option(model_spec, "REMOTE_TIMEOUT_S", help=_TIMEOUT_HELP)
+    ] = None,
+    retries: Annotated[int | None, option(model_spec, "REMOTE_RETRIES", help=_RETRIES_HELP)] = (
+        None
+    ),
 ) -> None:
     """Answer a question through the three-stage protocol: the EXECUTIVE asks the MEMORY."""
     import asyncio
     import json
 
-    from memo_graph.protocol import ProtocolContext, graph
+    from memo_graph.protocol import graph
 
     async def run(context: ProtocolContext) -> dict[str, Any]:
         final: dict[str, Any] = {}
@@ -407,28 +409,31 @@ def ask(
                 final = cast(dict[str, Any], chunk)
         return final
 
-    with _errors_as_one_line():
+    with errors_as_one_line():
         context = ProtocolContext(
-            executive=executive,
-            memory=_memory_spec(memory),
-            memory_reply_format=memory_format,  # type: ignore[arg-type]
-            identification_turns=identification_turns,
-            seeking_turns=seeking_turns,
-            **_given(timeout_s=timeout, remote_retries=retries),
+            **given(
+                executive=executive,
+                memory=memory_spec(memory) if memory else None,
+                memory_reply_format=memory_format,
+                identification_turns=identification_turns,
+                seeking_turns=seeking_turns,
+                timeout_s=timeout,
+                remote_retries=retries,
+            )
         )
         out = asyncio.run(run(context))
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
-    _say("\n[bold]answer:[/] {}", out.get("answer", ""))
-    _say("[bold]justification:[/] {}", out.get("justification", ""))
+    say("\n[bold]answer:[/] {}", out.get("answer", ""))
+    say("[bold]justification:[/] {}", out.get("justification", ""))
     if out.get("entity"):
         state = "confirmed" if out.get("identified") else "best candidate"
-        _say("[bold]entity:[/] {} ({})", out["entity"], state)
+        say("[bold]entity:[/] {} ({})", out["entity"], state)
     for error in out.get("errors", []):
-        _say("[yellow]note:[/] {}", error)
+        say("[yellow]note:[/] {}", error)
     cost = out.get("cost", {})
-    _say(
+    say(
         "[dim]executive: {} calls, {} tokens in, {} out; memory: {} questions; {}s[/]",
         cost.get("executive_calls", 0),
         cost.get("executive_input_tokens", 0),
@@ -441,17 +446,27 @@ def ask(
 def _print_exchange(exchange: dict[str, Any]) -> None:
     stage = f"{exchange['stage']:>14}"
     if not exchange["sent"]:
-        _say("[dim]{}  not sent (dead end): {}[/]", stage, exchange["question"])
+        say("[dim]{}  not sent (dead end): {}[/]", stage, exchange["question"])
         return
     style = "green" if exchange["confident"] else "red"
-    _say("[dim]{}[/]  [bold]Q:[/] {}", stage, exchange["question"])
-    _say("{}  [" + style + "]A: {}[/]", "", exchange["answer"])
+    say("[dim]{}[/]  [bold]Q:[/] {}", stage, exchange["question"])
+    say("{}  [" + style + "]A: {}[/]", "", exchange["answer"])
+
+
+def _library_progress_bars_off() -> None:
+    """Our progress bars and lines only: transformers' weight loading and datasets' saving draw
+    bars of their own between ours. A user's own setting of the variable is kept."""
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
 
 
 @app.callback()
 def main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
+    _library_progress_bars_off()
     if version:
         from memo_graph import __version__
 

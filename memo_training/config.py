@@ -6,6 +6,16 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 Method = Literal["lora", "full"]
+MergeMethod = Literal["ties", "dare_ties", "task_arithmetic", "linear"]
+MergeOutput = Literal["full", "lora"]
+MERGE_METHODS: tuple[str, ...] = ("ties", "dare_ties", "task_arithmetic", "linear")
+
+# How `memo merge` and `merge_memories` merge by default: TIES keeping rho = 0.3 of each task
+# vector (the paper's value), written as exact full weights; a LoRA output has this rank.
+MERGE_METHOD: MergeMethod = "ties"
+MERGE_DENSITY = 0.3
+MERGE_OUTPUT: MergeOutput = "full"
+MERGE_RANK = 16
 
 # DESIGN.md: LoRA r=16/alpha=32 for the 14B memory, r=8/alpha=16 for ~1B; full SFT at lr 2e-5.
 PRESETS: dict[str, dict[str, Any]] = {

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from peft.utils import merge_utils
@@ -27,10 +27,16 @@ from memo_training.artifact import (
     weights_checksum,
     write_artifact,
 )
+from memo_training.config import (
+    MERGE_DENSITY,
+    MERGE_METHOD,
+    MERGE_METHODS,
+    MERGE_OUTPUT,
+    MERGE_RANK,
+    MergeMethod,
+    MergeOutput,
+)
 
-MergeMethod = Literal["ties", "dare_ties", "task_arithmetic", "linear"]
-MergeOutput = Literal["full", "lora"]
-METHODS: tuple[str, ...] = ("ties", "dare_ties", "task_arithmetic", "linear")
 _PEFT_PREFIX = "base_model.model."
 
 
@@ -133,11 +139,11 @@ def _low_rank(delta: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tenso
 def merge_memories(
     paths: list[str | Path],
     out: str | Path,
-    method: MergeMethod = "ties",
-    density: float = 0.3,
+    method: MergeMethod = MERGE_METHOD,
+    density: float = MERGE_DENSITY,
     weights: list[float] | None = None,
-    output: MergeOutput = "full",
-    rank: int = 16,
+    output: MergeOutput = MERGE_OUTPUT,
+    rank: int = MERGE_RANK,
     seed: int = 0,
 ) -> Artifact:
     """Merge memory artifacts of one base into a new artifact at ``out``.
@@ -147,8 +153,8 @@ def merge_memories(
     merged delta by SVD into a rank-``rank`` adapter (small, servable by ``vllm --enable-lora``)
     and records the relative approximation error in the manifest.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if method not in MERGE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")
     if len(paths) < 1:
         raise ArtifactError("name at least one memory artifact to merge.")
     if not 0 < density <= 1:

@@ -7,6 +7,10 @@ import shlex
 
 from memo_training.artifact import Artifact
 
+# Where `memo serve` serves a MEMORY, and the name clients ask for.
+SERVED_NAME = "memo"
+SERVED_HOST = "127.0.0.1"
+SERVED_PORT = 8000
 # vLLM accepts these values for --max-lora-rank.
 _VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -17,7 +21,7 @@ def _lora_rank(artifact: Artifact) -> int:
 
 
 def vllm_command(
-    artifact: Artifact, name: str = "memo", host: str = "127.0.0.1", port: int = 8000
+    artifact: Artifact, name: str = SERVED_NAME, host: str = SERVED_HOST, port: int = SERVED_PORT
 ) -> list[str]:
     """``vllm serve`` for the artifact: its base with the adapter as a LoRA module, or the full
     weights under ``name``."""
@@ -32,7 +36,7 @@ def vllm_command(
     return ["vllm", "serve", str(artifact.path.resolve()), *address, "--served-model-name", name]
 
 
-def client_spec(name: str = "memo", host: str = "127.0.0.1", port: int = 8000) -> str:
+def client_spec(name: str = SERVED_NAME, host: str = SERVED_HOST, port: int = SERVED_PORT) -> str:
     """The model spec a memo-graph role uses to reach the server."""
     return f"openai-compatible:{name}@http://{host}:{port}/v1"
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from memo_graph.models.notices import peft_notices_silenced
 from memo_graph.models.weights import (
     HUB_PREFIX,
     ResolvedWeights,
@@ -108,7 +109,8 @@ def _load_model(weights: ResolvedWeights, config: TrainConfig, device: torch.dev
     model = model.to(device)
     model.config.use_cache = False
     if config.method == "lora":
-        model = get_peft_model(model, config.lora_config())
+        with peft_notices_silenced():
+            model = get_peft_model(model, config.lora_config())
     model.train()
     return model
 

@@ -5,8 +5,10 @@ finished stage; the CLI's errors."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from evals.cli import app
@@ -22,7 +24,12 @@ def _records(out: Path) -> dict[str, int]:
     }
 
 
-async def test_demo_runs_every_stage_then_reuses_them(tiny_llama_dir: Path, tmp_path: Path) -> None:
+async def test_demo_runs_every_stage_then_reuses_them(
+    tiny_llama_dir: Path,
+    tmp_path: Path,
+    recwarn: pytest.WarningsRecorder,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     tiny = f"local:{tiny_llama_dir}"
     settings = DemoSettings(
         out=tmp_path / "demo", executive=tiny, base=tiny, questions=3, epochs=1, concurrency=3
@@ -39,6 +46,12 @@ async def test_demo_runs_every_stage_then_reuses_them(tiny_llama_dir: Path, tmp_
     assert by_system["base model, closed book"]["memory calls"] == 0
     assert [set(row) for row in first.by_kind] == [{"system", *KINDS}] * 4
     assert first.files["markdown"].exists()
+    # our own output only: no library's deprecation notices, no langsmith progress counter
+    noisy = [
+        w for w in recwarn if issubclass(w.category, FutureWarning) or "beta" in str(w.message)
+    ]
+    assert noisy == [], [str(w.message) for w in noisy]
+    assert re.search(r"\b\d+it \[", capfd.readouterr().err) is None  # langsmith's bare counter
 
     (home,) = (settings.out / "work" / "corpus" / "memo").iterdir()
     manifest = home / "memory" / "memo.json"

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import memo_graph.protocol
-from memo_graph import cli
+from memo_graph import cli_support as cli
 from memo_graph.cli import app
 
 HOSTILE = "[/b] [bold red]loud[/] [link=http://x]y[/link] :thumbs_up: [/]"
@@ -82,5 +82,5 @@ def test_errors_with_markup_print_literally(capsys: pytest.CaptureFixture[str]) 
     import typer
 
     with pytest.raises(typer.Exit):
-        cli._fail(ValueError(f"bad {HOSTILE}"))
+        cli.fail(ValueError(f"bad {HOSTILE}"))
     assert f"bad {HOSTILE}" in " ".join(capsys.readouterr().out.split())

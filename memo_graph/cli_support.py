@@ -1,0 +1,96 @@
+"""What every ``memo`` command shares: literal printing, one-line errors, and options whose
+defaults are read from the settings they go to (one source for every default)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from memo_graph.errors import MemoError
+
+console = Console(emoji=False)
+
+
+def say(template: str, *values: object) -> None:
+    """Print our own markup ``template`` with ``values`` filled in as literal text: answers,
+    paths, titles and errors are never read as markup."""
+    console.print(template.format(*(escape(str(v)) for v in values)))
+
+
+def fail(error: BaseException) -> None:
+    say("[bold red]error:[/] {}", error)
+    raise typer.Exit(code=2)
+
+
+@contextlib.contextmanager
+def errors_as_one_line() -> Iterator[None]:
+    """Every command's failures the user can fix (ours, bad settings, a remote model that
+    timed out or cannot be reached) end as one line on the terminal and exit code 2."""
+    from memo_graph.models.remote import transport_failure
+
+    try:
+        yield
+    except (MemoError, ValueError) as exc:
+        fail(exc)
+    except Exception as exc:
+        what = transport_failure(exc)
+        if what is None:
+            raise
+        fail(
+            RuntimeError(
+                f"a remote model {what} ({type(exc).__name__}: {exc}). Check its URL, API key "
+                "and network, or raise --timeout."
+            )
+        )
+
+
+def given(**options: Any) -> dict[str, Any]:
+    """The options the user set; the others keep the defaults of the settings they go to."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
+def memory_spec(memory: str) -> str:
+    """A directory given to --memory means a memory artifact loaded in process."""
+    if memory == "local" or ":" in memory.split("/")[0]:
+        return memory
+    return f"local:{memory}"
+
+
+def default_of(owner: Any, name: str) -> Any:
+    """The default of parameter ``name`` of a function, of field ``name`` of a dataclass, or
+    the module constant ``name``."""
+    if inspect.ismodule(owner):
+        return getattr(owner, name)
+    if dataclasses.is_dataclass(owner):
+        for field in dataclasses.fields(owner):
+            if field.name == name:
+                if field.default_factory is not dataclasses.MISSING:
+                    return field.default_factory()
+                return field.default
+        raise KeyError(f"{owner.__name__} has no field {name!r}")
+    return inspect.signature(owner).parameters[name].default
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
+def option(owner: Any, name: str, *flags: str, help: str | None = None, **settings: Any) -> Any:
+    """A ``typer.Option`` that defaults to None (so only what the user gave is passed on) and
+    whose --help shows the default of ``owner``'s ``name``. Its help is the field's own
+    description unless ``help`` is given."""
+    if help is None and dataclasses.is_dataclass(owner):
+        fields = {field.name: field for field in dataclasses.fields(owner)}
+        help = fields[name].metadata.get("description")
+    return typer.Option(*flags, help=help, show_default=_shown(default_of(owner, name)), **settings)

@@ -1,0 +1,149 @@
+"""One source for every default: each `memo` option passes on only what the user gave, so a
+command without options runs with the settings' own defaults, and --help shows those."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import evals.cli
+import evals.pipeline
+from evals.demo import DemoSettings
+from evals.pipeline import EvalSettings
+from memo_graph.models import spec as model_spec
+from memo_graph.protocol.context import ProtocolContext
+from memo_graph.synthesis import plan as synthesis_plan
+from memo_graph.synthesis.state import SynthesisContext
+from memo_training import config as training
+from memo_training.config import TrainConfig
+
+# Options whose default is the command's own choice, not another setting's.
+OWN_DEFAULTS = {
+    ("chat", "model"),  # the embedded model's spec name
+    ("chat", "max_tokens"),  # a short smoke test, whichever model
+    ("chat", "temperature"),  # greedy, whichever model
+    ("train", "base"),
+}
+
+
+class Stop(Exception):
+    """Raised by a stand-in once it has seen what the command built."""
+
+
+def _help(command: str) -> str:
+    result = CliRunner().invoke(evals.cli.app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "default"),
+    [
+        ("synthesize", "--chunk-size", SynthesisContext().chunk_size),
+        ("synthesize", "--temperature", SynthesisContext().temperature),
+        ("synthesize", "--timeout", model_spec.REMOTE_TIMEOUT_S),
+        ("ask", "--identification-turns", ProtocolContext().identification_turns),
+        ("ask", "--seeking-turns", ProtocolContext().seeking_turns),
+        ("train", "--epochs", TrainConfig().epochs),
+        ("train", "--lr", TrainConfig().learning_rate),
+        ("merge", "--density", training.MERGE_DENSITY),
+        ("eval", "--k", EvalSettings(benchmark="x", out=Path("x")).k),
+        ("eval", "--generator-max-tokens", SynthesisContext().max_tokens),
+        ("demo", "--epochs", DemoSettings().epochs),
+        ("demo", "--generator-temperature", DemoSettings().generator_temperature),
+    ],
+)
+def test_help_shows_the_default_of_the_setting_the_option_goes_to(
+    command: str, flag: str, default: Any
+) -> None:
+    text = _help(command)
+    after = text[text.index(flag + " ") :]
+    shown = re.search(r"\[default: \(([^)]*)\)\]", after)
+    assert shown is not None, after[:300]
+    assert float(shown.group(1)) == pytest.approx(float(default))
+
+
+def test_no_option_repeats_a_default_of_the_settings() -> None:
+    command = typer.main.get_command(evals.cli.app)
+    assert isinstance(command, typer.core.TyperGroup)
+    repeated = []
+    for name, sub in command.commands.items():
+        for param in sub.params:
+            is_flag = getattr(param, "is_flag", False)
+            own = (name, param.name) in OWN_DEFAULTS
+            if param.param_type_name == "option" and not is_flag and not own:
+                if param.default is not None and param.name != "help":
+                    repeated.append((name, param.name, param.default))
+    assert repeated == []
+
+
+def test_synthesize_without_options_uses_the_context_defaults(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[SynthesisContext] = []
+
+    def plan(corpus: str, context: SynthesisContext) -> Any:
+        seen.append(context)
+        raise Stop
+
+    monkeypatch.setattr(synthesis_plan, "plan_synthesis", plan)
+    corpus = tmp_path / "a.txt"
+    corpus.write_text("Ada Lovelace wrote the first program.")
+    result = CliRunner().invoke(
+        evals.cli.app, ["synthesize", str(corpus), "-o", str(tmp_path / "o")]
+    )
+    assert isinstance(result.exception, Stop), result.output
+    assert seen == [SynthesisContext()]
+
+
+def test_ask_without_options_uses_the_context_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[ProtocolContext] = []
+    real_init = ProtocolContext.__post_init__
+
+    def record(self: ProtocolContext) -> None:
+        real_init(self)
+        seen.append(self)
+        raise Stop
+
+    monkeypatch.setattr(ProtocolContext, "__post_init__", record)
+    result = CliRunner().invoke(evals.cli.app, ["ask", "Who wrote the first program?"])
+    assert isinstance(result.exception, Stop), result.output
+    monkeypatch.undo()
+    assert [dataclasses.asdict(c) for c in seen] == [dataclasses.asdict(ProtocolContext())]
+
+
+def test_eval_without_options_uses_the_settings_defaults(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[EvalSettings] = []
+
+    async def evaluate(settings: EvalSettings, **_: Any) -> Any:
+        seen.append(settings)
+        raise Stop
+
+    monkeypatch.setattr(evals.pipeline, "evaluate", evaluate)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(evals.cli.app, ["eval", "--benchmark", "invented", "-o", str(out)])
+    assert isinstance(result.exception, Stop), result.output
+    assert seen == [EvalSettings(benchmark="invented", out=out)]
+
+
+def test_demo_without_options_uses_the_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    import evals.demo
+
+    seen: list[DemoSettings] = []
+
+    async def run_demo(settings: DemoSettings, **_: Any) -> Any:
+        seen.append(settings)
+        raise Stop
+
+    monkeypatch.setattr(evals.demo, "run_demo", run_demo)
+    result = CliRunner().invoke(evals.cli.app, ["demo"])
+    assert isinstance(result.exception, Stop), result.output
+    assert seen == [DemoSettings()]
