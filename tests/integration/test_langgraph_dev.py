@@ -80,10 +80,13 @@ async def test_studio_lists_the_graph_and_its_settings(
 
 
 async def test_runs_wait_returns_the_answer_and_trail(client: Any) -> None:
-    out = await client.runs.wait(None, "memo", input=QUERY, context=CONTEXT)
+    # Sampled replies may end the run early on a confirmed direct reply; here every stage runs.
+    context = {**CONTEXT, "end_on_confirmed_reply": False}
+    out = await client.runs.wait(None, "memo", input=QUERY, context=context)
     assert out["answer"]
     assert out["justification"]
     assert [e["stage"] for e in out["trail"]].count("grounding") >= 1
+    # grounding, identification, seeking and the final answer each ask the EXECUTIVE once
     assert out["cost"]["executive_calls"] >= 4
     assert out["cost"]["memory_calls"] == sum(e["sent"] for e in out["trail"])
 
