@@ -177,6 +177,14 @@ def evaluate(
             protocol=given(identification_turns=identification_turns, seeking_turns=seeking_turns),
             **given(generator=generator, steps=steps.split(",") if steps else None),
         )
+        chosen = given(
+            systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
+            executive=executive,
+            k=k,
+            concurrency=concurrency,
+        )
+        if judge:
+            chosen["judge"] = None if judge == "none" else judge
         settings = EvalSettings(
             benchmark=benchmark,
             out=out,
@@ -184,13 +192,7 @@ def evaluate(
             limit=limit,
             negatives=negatives,
             memo=memo,
-            **given(
-                systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
-                executive=executive,
-                k=k,
-                concurrency=concurrency,
-            ),
-            **({"judge": None if judge == "none" else judge} if judge else {}),
+            **chosen,
         )
         result, files = asyncio.run(
             evaluate(settings, progress=lambda line: say("[dim]{}[/]", line))

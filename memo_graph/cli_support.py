@@ -74,7 +74,7 @@ def default_of(owner: Any, name: str) -> Any:
                 if field.default_factory is not dataclasses.MISSING:
                     return field.default_factory()
                 return field.default
-        raise KeyError(f"{owner.__name__} has no field {name!r}")
+        raise KeyError(f"{owner!r} has no field {name!r}")
     return inspect.signature(owner).parameters[name].default
 
 

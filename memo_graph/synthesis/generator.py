@@ -4,6 +4,7 @@ parse, bounded concurrency, every reply (failures too) kept in the persistent ca
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from memo_graph.models.structured import StructuredCaller
 from memo_graph.synthesis.call_cache import CallCache, call_key
 from memo_graph.synthesis.state import CallBudgetError
 
+LOG = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -110,11 +112,10 @@ class Generator:
             )
         self.calls_started += 1
 
-    async def ask(
-        self, schema: type[T], system: str, user: str, stats: StepStats
-    ) -> tuple[T | None, str | None]:
-        """(value, None) or (None, the reason it failed). A transport error propagates, so the
-        node's retry policy can try again."""
+    async def ask(self, schema: type[T], system: str, user: str, stats: StepStats) -> T | None:
+        """An instance of ``schema``, or None when the replies never held one (the caller
+        counts the drop; the reason is logged). A transport error propagates, so the node's
+        retry policy can try again."""
         key = call_key(
             f"{self.spec}|{self.settings}",
             schema.__name__,
@@ -140,5 +141,6 @@ class Generator:
         else:
             stats.cached_calls += 1
         if cached["value"] is None:
-            return None, str(cached["error"])
-        return schema.model_validate(cached["value"]), None
+            LOG.debug("no %s from the GENERATOR: %s", schema.__name__, cached["error"])
+            return None
+        return schema.model_validate(cached["value"])

@@ -81,7 +81,7 @@ async def extract(generator: Generator, chunk: Chunk) -> tuple[list[Pair], StepS
         generator.ask(QAList, prompts.IMPLIED, source, stats),
     )
     pairs: list[Pair] = []
-    for kind, (value, _) in zip(("explicit", "implied"), replies, strict=True):
+    for kind, value in zip(("explicit", "implied"), replies, strict=True):
         if value is None:
             stats.drops[f"{kind} extraction: invalid generator output"] += 1
             continue
@@ -103,7 +103,7 @@ async def consolidate(generator: Generator, pairs: Sequence[Pair]) -> tuple[list
         *(generator.ask(SourcedQAList, prompts.CONSOLIDATE, _facts(g), stats) for g in groups)
     )
     merged = []
-    for group, (value, _) in zip(groups, replies, strict=True):
+    for group, value in zip(groups, replies, strict=True):
         if value is None:
             stats.drops["invalid generator output"] += 1
             continue
@@ -143,7 +143,7 @@ async def _problems(
 ) -> list[list[str]]:
     """Per pair, what keeps it from standing alone: the checker's verdicts (when its reply is
     usable) joined with :func:`rule_problems`."""
-    value, _ = await generator.ask(Verdicts, prompts.CHECK, _facts(batch), stats)
+    value = await generator.ask(Verdicts, prompts.CHECK, _facts(batch), stats)
     found: list[set[str]] = [rule_problems(pair) for pair in batch]
     if value is None:
         stats.drops["checked by rules only (invalid checker output)"] += len(batch)
@@ -169,7 +169,7 @@ async def _rewrite(
         f"{sources}\n\nPair to repair (problems: {', '.join(problems)}):\n"
         f"Q: {pair['question']}\nA: {pair['answer']}"
     )
-    value, _ = await generator.ask(QA, prompts.REWRITE, request, stats)
+    value = await generator.ask(QA, prompts.REWRITE, request, stats)
     if value is None or not _usable(value, stats):
         stats.drops["rewrite failed"] += 1
         return None
@@ -221,7 +221,7 @@ async def surface(generator: Generator, pairs: Sequence[Pair]) -> tuple[list[Pai
         *(generator.ask(QAList, prompts.SURFACE, r, stats) for r in requests)
     )
     surfaced = []
-    for (name, members), (value, _) in zip(profiles, replies, strict=True):
+    for (name, members), value in zip(profiles, replies, strict=True):
         if value is None:
             stats.drops["invalid generator output"] += 1
             continue
@@ -261,7 +261,7 @@ async def cross_document(
 ) -> tuple[list[Pair], StepStats]:
     stats = StepStats(items_in=1)
     request = f"Shared between the documents: {key}\nFacts:\n{_facts(facts)}"
-    value, _ = await generator.ask(SourcedQAList, prompts.CROSS, request, stats)
+    value = await generator.ask(SourcedQAList, prompts.CROSS, request, stats)
     if value is None:
         stats.drops["invalid generator output"] += 1
         return [], stats

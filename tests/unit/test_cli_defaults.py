@@ -77,9 +77,9 @@ def test_no_option_repeats_a_default_of_the_settings() -> None:
         for param in sub.params:
             is_flag = getattr(param, "is_flag", False)
             own = (name, param.name) in OWN_DEFAULTS
-            if param.param_type_name == "option" and not is_flag and not own:
-                if param.default is not None and param.name != "help":
-                    repeated.append((name, param.name, param.default))
+            given = param.default is not None and param.name != "help"
+            if param.param_type_name == "option" and not is_flag and not own and given:
+                repeated.append((name, param.name, param.default))
     assert repeated == []
 
 
