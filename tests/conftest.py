@@ -20,6 +20,12 @@ def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model("llama", tmp_path_factory.mktemp("tiny-llama"))
 
 
+@pytest.fixture(scope="session")
+def terse_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny llama that writes the shortest reply it may (tests of commands' flow)."""
+    return build_tiny_model("llama", tmp_path_factory.mktemp("terse-llama"), terse=True)
+
+
 @pytest.fixture(scope="session", params=FAMILIES)
 def tiny_family_dir(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -4,6 +4,7 @@ all on the SmolLM2 tokenizer (no model hub is reachable here)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 QWEN2_TEMPLATE = (
     "{% for message in messages %}"
@@ -24,7 +25,15 @@ GEMMA3_TEMPLATE = (
 FAMILIES = ("llama", "qwen2", "gemma3")
 
 
-def build_tiny_model(family: str, target: Path, seed: int = 0) -> Path:
+# The tokens a terse model prefers, most preferred first: it ends a free reply at once, and
+# under a JSON grammar it closes each string, object and array as soon as the grammar lets it.
+TERSE_TOKENS = ("EOS", '"', "}", "]", ":", ",")
+
+
+def build_tiny_model(family: str, target: Path, seed: int = 0, terse: bool = False) -> Path:
+    """A random model of ``family`` saved in ``target``. A ``terse`` one (llama only) writes the
+    shortest reply it may instead of running to max_tokens: for tests of the commands' flow,
+    where a random model's text is noise anyway."""
     import torch
     from transformers import (
         AutoModelForCausalLM,
@@ -62,12 +71,49 @@ def build_tiny_model(family: str, target: Path, seed: int = 0) -> Path:
         )
     else:
         raise ValueError(family)
+    if terse and family != "llama":
+        raise ValueError("only the tiny llama (tied embeddings) can be made terse")
     config.bos_token_id = tokenizer.bos_token_id
     config.eos_token_id = tokenizer.eos_token_id
     config.pad_token_id = tokenizer.pad_token_id
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config)
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id)
+    if terse:
+        _prefer_ending(model, tokenizer)
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
+
+
+def _prefer_ending(model: Any, tokenizer: Any) -> None:
+    """Make the logits rank TERSE_TOKENS above every other token, whatever the context.
+
+    The embeddings are tied, so a token's logit is the final hidden state dotted with its own
+    embedding. Every embedding gets a large first component (the residual stream's first
+    component then stays large and positive through the small random layers) and the final
+    norm keeps only that component: each logit becomes a positive constant times the token's
+    first component, which is raised in steps for the preferred tokens.
+    """
+    import torch
+
+    base, step = 4.0, 2.0
+    ids = [
+        tokenizer.eos_token_id if text == "EOS" else _single_token(tokenizer, text)
+        for text in TERSE_TOKENS
+    ]
+    with torch.no_grad():
+        embeddings = model.get_input_embeddings().weight
+        embeddings[:, 0] = base
+        for rank, token_id in enumerate(ids):
+            embeddings[token_id, 0] = base + step * (len(ids) - rank)
+        norm = model.model.norm.weight
+        norm.zero_()
+        norm[0] = 1.0
+
+
+def _single_token(tokenizer: Any, text: str) -> int:
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    if len(ids) != 1:
+        raise ValueError(f"{text!r} is not one token of this tokenizer: {ids}")
+    return int(ids[0])

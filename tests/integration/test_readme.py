@@ -5,7 +5,9 @@ How a block runs here:
 - bash: ``bash -e`` in the sandbox. ``pip install`` lines are left out: CI runs the README's
   install line itself (``.ci/run`` is checked below to be the README's test command).
 - python: a fresh interpreter per block; top-level ``await`` is allowed, as in a notebook.
-- ``local`` is the tiny random llama (``MEMO_GRAPH_LOCAL_MODEL``); ``openai:...`` specs reach a
+- ``local`` is the terse tiny random llama (``MEMO_GRAPH_LOCAL_MODEL``), which writes the
+  shortest reply it may: the blocks check the flow, and a random model's text is noise at any
+  length (writing to max_tokens made this test minutes longer). ``openai:...`` specs reach a
   loopback stand-in for the OpenAI API (``OPENAI_BASE_URL``, tests/openai_stand_in.py) through
   the real langchain-openai client, which also writes the QA pairs of every command that
   synthesises (a random model's may leave none). What else this machine cannot reach (Gemini,
@@ -25,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -146,18 +149,43 @@ def _run_server(line: str, root: Path, env: dict[str, str]) -> None:
         server.wait(timeout=30)
 
 
+def _run_block(
+    index: int, language: str, code: str, sandbox: Path, tmp_path: Path, env: dict[str, str]
+) -> bool:
+    """Run one block as the README's reader would; False for a block of installs only."""
+    what = f"README block {index} ({language}):\n{code}"
+    code = substituted(code)
+    if language == "python":
+        script = sandbox / f"block_{index}.py"
+        script.write_text(code)
+        _run([sys.executable, "-c", RUN_PYTHON, str(script)], sandbox, env, what)
+        return True
+    assert language == "bash", f"README blocks are bash or python, not {language}"
+    lines = [line for line in code.splitlines() if not line.startswith("pip install")]
+    if not lines:
+        return False  # only installs: CI's own run
+    if lines[-1].startswith("langgraph dev"):  # from a checkout's root, as the README says
+        root = _checkout(tmp_path / "checkout")
+        _run(["bash", "-e", "-c", "\n".join(lines[:-1])], root, env, what)
+        assert shutil.which("langgraph"), "the langgraph CLI is missing"
+        _run_server(lines[-1], root, env)
+    else:
+        _run(["bash", "-e", "-c", "\n".join(lines)], sandbox, env, what)
+    return True
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     tests_block = next(code for _, code in readme_blocks() if "python -m pytest" in code)
     assert tests_block.strip() in (REPO / ".ci" / "run").read_text()
 
 
-def test_every_readme_block_runs(tiny_llama_dir: Path, tmp_path: Path) -> None:
+def test_every_readme_block_runs(terse_llama_dir: Path, tmp_path: Path) -> None:
     sandbox = tmp_path / "reader"
     sandbox.mkdir()
     _write_documents(sandbox)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LANGSMITH_")}
     env.update(
-        MEMO_GRAPH_LOCAL_MODEL=str(tiny_llama_dir),
+        MEMO_GRAPH_LOCAL_MODEL=str(terse_llama_dir),
         PYTHONPATH=str(REPO),
         LANGGRAPH_CLI_NO_ANALYTICS="1",
     )
@@ -168,26 +196,10 @@ def test_every_readme_block_runs(tiny_llama_dir: Path, tmp_path: Path) -> None:
             LANGSMITH_ENDPOINT=receiver_url, OPENAI_BASE_URL=openai_url, OPENAI_API_KEY="stand-in"
         )
         for index, (language, code) in enumerate(blocks):
-            what = f"README block {index} ({language}):\n{code}"
-            code = substituted(code)
-            if language == "python":
-                script = sandbox / f"block_{index}.py"
-                script.write_text(code)
-                _run([sys.executable, "-c", RUN_PYTHON, str(script)], sandbox, env, what)
+            started = time.monotonic()
+            if _run_block(index, language, code, sandbox, tmp_path, env):
                 ran += 1
-                continue
-            assert language == "bash", f"README blocks are bash or python, not {language}"
-            lines = [line for line in code.splitlines() if not line.startswith("pip install")]
-            if not lines:
-                continue  # only installs: CI's own run
-            if lines[-1].startswith("langgraph dev"):  # from a checkout's root, as the README says
-                root = _checkout(tmp_path / "checkout")
-                _run(["bash", "-e", "-c", "\n".join(lines[:-1])], root, env, what)
-                assert shutil.which("langgraph"), "the langgraph CLI is missing"
-                _run_server(lines[-1], root, env)
-            else:
-                _run(["bash", "-e", "-c", "\n".join(lines)], sandbox, env, what)
-            ran += 1
+                print(f"README block {index}: {time.monotonic() - started:.1f} s")
     assert ran == len(blocks) - 1, "every block but the test command runs here"
     posted = b"\n".join(body for method, _, body in received if method in ("POST", "PATCH"))
     assert b"In which year was Orvane Tessaly born?" in posted  # the traced evaluation's runs
