@@ -153,6 +153,15 @@ def evaluate(
             help="Questions in flight at once per system (wall time is per answer).",
         ),
     ] = None,
+    max_tokens: Annotated[
+        int | None,
+        option(
+            EvalSettings,
+            "max_tokens",
+            help="Reply budget, in tokens, of the EXECUTIVE (MEMO's and the RAG reader) and "
+            "the judge.",
+        ),
+    ] = None,
 ) -> None:
     """Compare MEMO with RAG and closed-book baselines on a benchmark, through LangSmith
     (offline unless LANGSMITH_API_KEY is set). Finished work is reused when run again."""
@@ -182,6 +191,7 @@ def evaluate(
             executive=executive,
             k=k,
             concurrency=concurrency,
+            max_tokens=max_tokens,
         )
         if judge:
             chosen["judge"] = None if judge == "none" else judge

@@ -19,8 +19,9 @@ def test_memo_eval_runs_every_system_and_metric(tmp_path) -> None:
     command = [
         sys.executable, "-m", "evals.cli", "eval", "--benchmark", "invented",
         "--limit", "2", "--out", str(out), "--systems", ",".join(SYSTEMS),
-        "--steps", "extraction", "--generator-max-tokens", "256", "--epochs", "2",
+        "--steps", "extraction", "--generator-max-tokens", "256", "--epochs", "1",
         "--identification-turns", "1", "--seeking-turns", "1",
+        "--max-tokens", "96", "--concurrency", "2",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
