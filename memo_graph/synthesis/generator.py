@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from memo_graph.models.structured import StructuredCaller
 from memo_graph.synthesis.call_cache import CallCache, call_key
-from memo_graph.synthesis.state import CallBudgetError
+from memo_graph.synthesis.state import CallBudgetError, SynthesisContext
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -79,8 +79,8 @@ class Generator:
         spec: str,
         cache: CallCache,
         *,
-        concurrency: int = 4,
-        retries: int = 2,
+        concurrency: int = SynthesisContext.concurrency,
+        retries: int = SynthesisContext.retries,
         max_calls: int | None = None,
         settings: str = "",
     ) -> None:
