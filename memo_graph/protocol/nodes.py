@@ -374,7 +374,7 @@ class ProtocolNodes:
                 "justification": "The MEMORY answered the query directly, and its reply to "
                 f"{confirming[0]!r} confirms it."
                 if confirming
-                else direct["reasoning"],
+                else direct["reasoning"] or "The MEMORY answered the query directly.",
                 "decided_by": CONFIRMED_DIRECT,
                 "cost": Cost(wall_s=_elapsed(state)),
                 "errors": [],
@@ -398,9 +398,8 @@ class ProtocolNodes:
             answer, decided_by = decide_answer(state["query"], proposed, trail)
         else:
             answer, decided_by = proposed.strip(), "executive: support not checked"
-        if final is not None and answer == proposed.strip():
-            justification = final.justification.strip()
-        else:
+        justification = final.justification.strip() if final is not None else ""
+        if not (justification and answer == proposed.strip()):  # empty: none given
             justification = f"Chosen by the graph ({decided_by})."
         update = {
             "answer": answer,

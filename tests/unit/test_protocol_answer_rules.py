@@ -17,7 +17,9 @@ from tests.scripted import ScriptedChatModel, by_schema
 QUERY = "Where was the cartographer of the Drennic Islands born?"
 
 
-def executive(final_answer: str, sub_questions: list[str] | None = None) -> ScriptedChatModel:
+def executive(
+    final_answer: str, sub_questions: list[str] | None = None, justification: str = "scripted"
+) -> ScriptedChatModel:
     """An EXECUTIVE that never confirms anything and answers ``final_answer`` at the end."""
     return ScriptedChatModel(
         reply=by_schema(
@@ -30,7 +32,7 @@ def executive(final_answer: str, sub_questions: list[str] | None = None) -> Scri
                 "question": "Which cartographer sailed with herring boats?",
             },
             SeekingStep={"decision": "answer", "entity": "", "question": ""},
-            FinalAnswer={"answer": final_answer, "justification": "scripted"},
+            FinalAnswer={"answer": final_answer, "justification": justification},
         )
     )
 
@@ -95,6 +97,13 @@ async def test_a_supported_executive_answer_stands() -> None:
     out = await run(executive("Pellmarsh"), memory(replies))
     assert out["answer"] == "Pellmarsh"
     assert out["decided_by"] == "executive: supported by a confident MEMORY reply"
+
+
+async def test_an_empty_justification_is_replaced_by_the_rule_that_decided() -> None:
+    replies = {"Who charted the Drennic Islands?": "Orvane Tessaly, born in Pellmarsh."}
+    out = await run(executive("Pellmarsh", justification=" "), memory(replies))
+    assert out["answer"] == "Pellmarsh"
+    assert out["justification"] == f"Chosen by the graph ({out['decided_by']})."
 
 
 async def test_with_no_direct_reply_the_best_supported_reply_is_the_answer() -> None:
