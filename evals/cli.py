@@ -126,6 +126,15 @@ def evaluate(
             help="Most tokens per GENERATOR reply in MEMO's synthesis.",
         ),
     ] = None,
+    generator_temperature: Annotated[
+        float | None,
+        option(
+            SynthesisContext,
+            "temperature",
+            help="The GENERATOR's sampling temperature in MEMO's synthesis (0.3 suits the "
+            "embedded 135M model; 0 decodes greedily).",
+        ),
+    ] = None,
     chunk_size: Annotated[
         int | None,
         option(
@@ -178,6 +187,7 @@ def evaluate(
             pairs=pairs,
             synthesis=given(
                 max_tokens=generator_max_tokens,
+                temperature=generator_temperature,
                 chunk_size=chunk_size,
                 chunk_overlap=chunk_overlap,
                 chunk_unit=chunk_unit,

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import normalise_answer
-from memo_graph.protocol.rules import core, support
+from memo_graph.synthesis import quality
+from memo_graph.text import core, support
 
-GROUNDED_SHARE = 0.8
-"""Share of an answer's content words that must stand in its source chunk."""
 _QUESTION_WORDS = ("who", "what", "which", "when", "where", "why", "how", "in", "on", "at")
 
 
@@ -35,7 +34,7 @@ def teaches(pair: Mapping[str, Any], reference: Mapping[str, Any]) -> bool:
 
 def is_grounded(pair: Mapping[str, Any], chunks: Mapping[str, str]) -> bool:
     source = " ".join(chunks.get(c, "") for c in pair.get("chunk_ids", []))
-    return support(pair["answer"], source) >= GROUNDED_SHARE if source else False
+    return quality.is_grounded(pair["answer"], source) if source else False
 
 
 def is_well_formed(pair: Mapping[str, Any]) -> bool:

@@ -27,7 +27,6 @@ from memo_graph.protocol.rules import (
     grounding_questions,
     is_dead,
     is_dropped,
-    normalise,
     rank_candidates,
 )
 from memo_graph.protocol.schemas import (
@@ -44,6 +43,7 @@ from memo_graph.protocol.state import (
     Stage,
     add_cost,
 )
+from memo_graph.text import normalise
 
 
 class ProtocolRoles:

@@ -3,18 +3,11 @@ demote / drop rule for candidates. Pure functions of the trail, so they are easy
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 
 from memo_graph.protocol.state import Candidate, CandidateStatus, Exchange
-
-_NOT_WORD = re.compile(r"[^a-z0-9]+")
-
-
-def normalise(text: str) -> str:
-    """Lower case, punctuation and spacing folded: the identity of a question or a name."""
-    return _NOT_WORD.sub(" ", text.lower()).strip()
+from memo_graph.text import core, normalise, support
 
 
 def unknown_counts(trail: Sequence[Exchange]) -> Counter[str]:
@@ -84,76 +77,8 @@ def is_dropped(name: str, candidates: Sequence[Candidate]) -> bool:
 
 
 # ---------------------------------------------------------------------- what the answer may be
-# Words that carry no content of an answer: a reply that shares only these supports nothing.
-_FILLER = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "with",
-        "from",
-        "and",
-        "or",
-        "is",
-        "was",
-        "were",
-        "be",
-        "been",
-        "are",
-        "it",
-        "its",
-        "this",
-        "that",
-        "as",
-        "who",
-        "what",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "he",
-        "she",
-        "they",
-        "his",
-        "her",
-        "their",
-        "i",
-        "do",
-        "does",
-        "did",
-        "not",
-        "know",
-    ]
-)
 SUPPORT_THRESHOLD = 0.5
 """Share of an answer's content words that a confident MEMORY reply must state to support it."""
-
-
-def _content_words(text: str) -> set[str]:
-    return {word for word in normalise(text).split() if word not in _FILLER}
-
-
-def support(answer: str, reply: str) -> float:
-    """Share of ``answer``'s content words that ``reply`` states (0 for an empty answer)."""
-    words = _content_words(answer)
-    return len(words & _content_words(reply)) / len(words) if words else 0.0
-
-
-_CLAUSE_END = re.compile(r"[,;:]|\.(?:\s|$)| - ")
-
-
-def core(answer: str) -> str:
-    """The answer phrase of a reply, without its confirming clause ("Pellmarsh, a river town."
-    -> "Pellmarsh"): MEMORY replies lead with the answer."""
-    return _CLAUSE_END.split(answer.strip(), maxsplit=1)[0].strip() or answer.strip()
 
 
 def _confident(trail: Sequence[Exchange]) -> list[Exchange]:

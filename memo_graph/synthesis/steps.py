@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from memo_graph.synthesis import checks, prompts
+from memo_graph.synthesis import checks, prompts, quality
 from memo_graph.synthesis.generator import Generator, StepStats
 from memo_graph.synthesis.links import entity_profiles, groups_sharing_a_key, mentioning
 from memo_graph.synthesis.schemas import QA, QAList, SourcedQA, SourcedQAList, Verdicts
@@ -48,9 +48,21 @@ def pair_from(qa: QA | SourcedQA, step: str, sources: Sequence[Pair], generator:
 
 
 def _usable(qa: QA | SourcedQA, stats: StepStats) -> bool:
-    if qa.question.strip() and qa.answer.strip():
+    """Whether the pair has a question and an answer, and the question asks (a counted drop)."""
+    if not (qa.question.strip() and qa.answer.strip()):
+        stats.drops["empty question or answer"] += 1
+        return False
+    problem = quality.form_problem(qa.question, qa.answer)
+    if problem is not None:
+        stats.drops[problem] += 1
+    return problem is None
+
+
+def _stated(qa: QA, source: str, stats: StepStats) -> bool:
+    """Whether an explicit fact's answer stands in its source text (a counted drop)."""
+    if quality.is_grounded(qa.answer, source):
         return True
-    stats.drops["empty question or answer"] += 1
+    stats.drops[quality.NOT_IN_SOURCE] += 1
     return False
 
 
@@ -85,10 +97,13 @@ async def extract(generator: Generator, chunk: Chunk) -> tuple[list[Pair], StepS
         if value is None:
             stats.drops[f"{kind} extraction: invalid generator output"] += 1
             continue
+        # Implied facts (ages, durations) are worked out, so only explicit ones must be stated.
         pairs.extend(
             make_pair(qa, "extraction", [chunk["document_id"]], [chunk["id"]], generator.spec)
             for qa in value.pairs
-            if _usable(qa, stats) and not _follows(qa, instructions, stats)
+            if _usable(qa, stats)
+            and (kind == "implied" or _stated(qa, f"{chunk['title']} {chunk['text']}", stats))
+            and not _follows(qa, instructions, stats)
         )
     stats.items_out = len(pairs)
     return pairs, stats

@@ -19,7 +19,8 @@ def test_memo_eval_runs_every_system_and_metric(tmp_path) -> None:
     command = [
         sys.executable, "-m", "evals.cli", "eval", "--benchmark", "invented",
         "--limit", "2", "--out", str(out), "--systems", ",".join(SYSTEMS),
-        "--steps", "extraction", "--generator-max-tokens", "256", "--epochs", "1",
+        "--steps", "extraction", "--generator-max-tokens", "256",
+        "--generator-temperature", "0.3", "--epochs", "1",
         "--identification-turns", "1", "--seeking-turns", "1",
         "--max-tokens", "96", "--concurrency", "2",
     ]  # fmt: skip

@@ -10,8 +10,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from memo_graph.memory import MemoryBackend
 from memo_graph.protocol import ProtocolContext, build_protocol
-from memo_graph.protocol.rules import core, decide_answer, grounding_questions, support
+from memo_graph.protocol.rules import decide_answer, grounding_questions
 from memo_graph.protocol.state import Exchange
+from memo_graph.text import core, support
 from tests.scripted import ScriptedChatModel, by_schema
 
 QUERY = "Where was the cartographer of the Drennic Islands born?"

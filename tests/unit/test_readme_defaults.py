@@ -13,6 +13,7 @@ from memo_graph.memory.backend import MemoryBackend
 from memo_graph.models.engine import LocalEngine
 from memo_graph.models.local_chat import LocalChatModel
 from memo_graph.protocol.context import ProtocolContext
+from memo_graph.synthesis.quality import GROUNDED_SHARE
 from memo_graph.synthesis.state import SynthesisContext
 from memo_training import config as training
 from memo_training.config import PRESETS, TrainConfig
@@ -39,6 +40,7 @@ def _phrases() -> list[str]:
         f"by tokens ({synthesis.chunk_size} with {synthesis.chunk_overlap} overlap",
         f"(`--concurrency`, {synthesis.concurrency})",
         f"(`retries`, {synthesis.retries})",
+        f"(less than {round(GROUNDED_SHARE * 100)}% of its content words there",
         "`temperature` (0 = greedy, the default)",
         f"({cache_mb} MB by default",
         f"(`{train.target_modules}`), lr {_rate(train.learning_rate)}, {train.epochs} epochs, "
