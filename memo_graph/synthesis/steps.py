@@ -92,6 +92,7 @@ async def extract(generator: Generator, chunk: Chunk) -> tuple[list[Pair], StepS
         generator.ask(QAList, prompts.EXPLICIT, source, stats),
         generator.ask(QAList, prompts.IMPLIED, source, stats),
     )
+    stated_text = f"{chunk['title']} {chunk['text']}"
     pairs: list[Pair] = []
     for kind, value in zip(("explicit", "implied"), replies, strict=True):
         if value is None:
@@ -102,7 +103,7 @@ async def extract(generator: Generator, chunk: Chunk) -> tuple[list[Pair], StepS
             make_pair(qa, "extraction", [chunk["document_id"]], [chunk["id"]], generator.spec)
             for qa in value.pairs
             if _usable(qa, stats)
-            and (kind == "implied" or _stated(qa, f"{chunk['title']} {chunk['text']}", stats))
+            and (kind == "implied" or _stated(qa, stated_text, stats))
             and not _follows(qa, instructions, stats)
         )
     stats.items_out = len(pairs)
