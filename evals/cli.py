@@ -76,10 +76,22 @@ def _print_table(
 @app.command(name="eval")
 def evaluate(
     benchmark: Annotated[
-        str, typer.Option(help="invented, musique, narrativeqa, browsecomp-plus or generic.")
+        str,
+        typer.Option(help="invented, musique, 2wiki, narrativeqa, browsecomp-plus or generic."),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the report.")],
     data: Annotated[Path | None, typer.Option(help="The benchmark's local files.")] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="2wiki: the corpus file its passages come from (2wiki_corpus.json)."),
+    ] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="2wiki: ask against the whole corpus ('corpus', the default with --corpus, as "
+            "HippoRAG 2 does) or each question's own 10 passages ('own')."
+        ),
+    ] = None,
     systems: Annotated[
         str | None,
         option(
@@ -209,6 +221,8 @@ def evaluate(
             benchmark=benchmark,
             out=out,
             data=data,
+            corpus=corpus,
+            scope=scope,
             limit=limit,
             negatives=negatives,
             memo=memo,

@@ -22,6 +22,11 @@ class EvalSettings:
     benchmark: str
     out: Path
     data: Path | None = None
+    corpus: Path | None = None
+    """2wiki's passage pool (the corpus file beside its questions)."""
+    scope: str | None = None
+    """2wiki: ``corpus`` (every passage; the default with a corpus) or ``own`` (each question's
+    own 10 passages)."""
     systems: list[str] = field(
         default_factory=lambda: ["memo", "bm25", "dense", "closed_book", "oracle"]
     )
@@ -56,7 +61,7 @@ async def evaluate(
     ``on_answer(label, done, total)`` a call per answered question."""
     models = models or Models()
     claim_output_directory(settings.out, "eval", signatures=("records",))
-    benchmark = load_benchmark(settings.benchmark, settings.data)
+    benchmark = load_benchmark(settings.benchmark, settings.data, settings.corpus, settings.scope)
     executive = models.executive or resolve_chat_model(
         settings.executive, max_tokens=settings.max_tokens, temperature=0.0
     )

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 from evals.benchmarks.records import BenchmarkError
+
+
+def shared_data_dir() -> Path:
+    """Where the real benchmark files are kept, never committed: ``$MEMO_SHARED_DATA``, else
+    ``../shared/data`` beside the checkout."""
+    default = Path(__file__).resolve().parents[3] / "shared" / "data"
+    return Path(os.environ.get("MEMO_SHARED_DATA", default))
 
 
 def require(path: Path, what: str) -> Path:

@@ -42,6 +42,9 @@ class Benchmark:
     """Every document the benchmark ships, by id: evidence and negatives alike."""
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    pooled: bool = False
+    """Every question is asked against every document (a shared corpus), not only against the
+    documents the benchmark gives it."""
 
     def __post_init__(self) -> None:
         if not self.questions:
@@ -64,15 +67,15 @@ class Benchmark:
         """The documents to synthesise from or index for ``questions``.
 
         ``negatives=None``: every document the benchmark gives those questions (their evidence
-        and their own negatives; for a benchmark without per-question documents, the whole
-        corpus). ``negatives=K``: the evidence documents plus K negatives per evidence document,
-        drawn with a fixed seed from the question's own negatives first, then from the rest of
-        the corpus (the noise test)."""
+        and their own negatives; for a pooled benchmark or one without per-question documents,
+        the whole corpus). ``negatives=K``: the evidence documents plus K negatives per
+        evidence document, drawn with a fixed seed from the question's own negatives first, then
+        from the rest of the corpus (the noise test)."""
         evidence = list(dict.fromkeys(i for q in questions for i in q.evidence_ids))
         if negatives is None:
             own = [i for q in questions for i in (*q.evidence_ids, *q.negative_ids)]
             has_own = any(q.negative_ids for q in questions)
-            ids = list(dict.fromkeys(own)) if has_own else list(self.documents)
+            ids = list(dict.fromkeys(own)) if has_own and not self.pooled else list(self.documents)
             return [self.documents[i] for i in ids if i in self.documents]
         if negatives < 0:
             raise BenchmarkError(f"negatives must be 0 or more, got {negatives}")
