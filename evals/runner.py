@@ -65,6 +65,8 @@ class Condition:
 def conditions_for(negatives: int | None) -> list[Condition]:
     if negatives is None:
         return [Condition("corpus", None)]
+    if negatives == 0:
+        return [Condition("evidence only", 0)]
     return [Condition("evidence only", 0), Condition(f"{negatives} negatives each", negatives)]
 
 

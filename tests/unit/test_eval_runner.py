@@ -14,6 +14,7 @@ from langchain_core.messages import BaseMessage
 
 from evals.benchmarks import load_benchmark
 from evals.pipeline import EvalSettings, Models, evaluate
+from evals.runner import conditions_for
 from evals.systems import MemoSettings, UnknownSystemError
 from memo_training.config import TrainConfig
 from tests.scripted import ScriptedChatModel, by_schema, schema_title
@@ -225,3 +226,9 @@ async def test_concurrent_questions_give_the_same_rows_in_question_order(tmp_pat
 async def test_concurrency_below_one_is_refused(tmp_path) -> None:
     with pytest.raises(ValueError, match="concurrency must be 1 or more"):
         await evaluate(settings(tmp_path, ["oracle"], concurrency=0), Models(reading_executive()))
+
+
+def test_noise_conditions_ask_each_corpus_once() -> None:
+    assert [c.negatives for c in conditions_for(None)] == [None]
+    assert [c.label for c in conditions_for(0)] == ["evidence only"]
+    assert [c.negatives for c in conditions_for(2)] == [0, 2]
