@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.scoring import SCORES, summarise
 from memo_graph.files import write_text_atomically
 
 SUMMARY_COLUMNS = (
@@ -69,6 +70,31 @@ def noise_rows(summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+KIND_COLUMNS = ("condition", "system", "kind", "questions", *SCORES)
+
+
+def kind_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Means per condition, system and kind of question (hops, 2Wiki's types); empty when
+    every question is of one kind."""
+    kinds = list(dict.fromkeys(row.get("kind") or "-" for row in rows))
+    if len(kinds) < 2:
+        return []
+    table = []
+    for condition, system in dict.fromkeys((row["condition"], row["system"]) for row in rows):
+        for kind in kinds:
+            chosen = [
+                row
+                for row in rows
+                if (row["condition"], row["system"], row.get("kind") or "-")
+                == (condition, system, kind)
+            ]
+            if chosen:
+                table.append(
+                    {"condition": condition, "system": system, "kind": kind, **summarise(chosen)}
+                )
+    return table
+
+
 def accuracy_vs_cost_plot(summary: Sequence[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
@@ -114,6 +140,9 @@ def write_report(
     noise = noise_rows(summary)
     if noise:
         text += "\n## Noise\n\n" + markdown_table(noise, list(noise[0]))
+    kinds = kind_rows(rows)
+    if kinds:
+        text += "\n## By kind of question\n\n" + markdown_table(kinds, KIND_COLUMNS)
     text += (
         "\nScores are means per question; recall_at_k only for the retrieval systems; costs "
         "are per query.\n"
