@@ -28,9 +28,11 @@ PUBLISHED = {
     # HippoRAG, arXiv 2405.14831, Table 2 (single-step retrieval):
     "HippoRAG 1 BM25": (51.8, 61.9),
     "HippoRAG 1 Contriever": (46.6, 57.5),
+    "HippoRAG 1 GTR": (60.2, 67.9),
     # HippoRAG 2, arXiv 2502.14802, Table 3 (passage recall@5 only):
     "HippoRAG 2 BM25": (None, 65.3),
     "HippoRAG 2 Contriever": (None, 57.5),
+    "HippoRAG 2 GTR (T5-base)": (None, 67.9),
     "HippoRAG 2 NV-Embed-v2 (7B)": (None, 76.5),
     "HippoRAG 2": (None, 90.4),
 }
