@@ -73,26 +73,25 @@ def noise_rows(summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 KIND_COLUMNS = ("condition", "system", "kind", "questions", *SCORES)
 
 
+def _kind(row: dict[str, Any]) -> str:
+    return row.get("kind") or "-"
+
+
 def kind_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Means per condition, system and kind of question (hops, 2Wiki's types); empty when
     every question is of one kind."""
-    kinds = list(dict.fromkeys(row.get("kind") or "-" for row in rows))
-    if len(kinds) < 2:
+    order = {kind: i for i, kind in enumerate(dict.fromkeys(_kind(row) for row in rows))}
+    if len(order) < 2:
         return []
-    table = []
-    for condition, system in dict.fromkeys((row["condition"], row["system"]) for row in rows):
-        for kind in kinds:
-            chosen = [
-                row
-                for row in rows
-                if (row["condition"], row["system"], row.get("kind") or "-")
-                == (condition, system, kind)
-            ]
-            if chosen:
-                table.append(
-                    {"condition": condition, "system": system, "kind": kind, **summarise(chosen)}
-                )
-    return table
+    groups: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+    for row in rows:
+        by_kind = groups.setdefault((row["condition"], row["system"]), {})
+        by_kind.setdefault(_kind(row), []).append(row)
+    return [
+        {"condition": condition, "system": system, "kind": kind, **summarise(by_kind[kind])}
+        for (condition, system), by_kind in groups.items()
+        for kind in sorted(by_kind, key=order.__getitem__)
+    ]
 
 
 def accuracy_vs_cost_plot(summary: Sequence[dict[str, Any]], path: Path) -> None:

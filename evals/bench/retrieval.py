@@ -89,7 +89,7 @@ def main() -> None:
             f" (index {built:.1f} s); recall@5 by kind: {kinds}"
         )
     for name, (at2, at5) in PUBLISHED.items():
-        print(f"published, {name}: recall@2 {at2 or '-'}, recall@5 {at5}")
+        print(f"published, {name}: recall@2 {'-' if at2 is None else at2}, recall@5 {at5}")
     print_result("retrieval", result)
 
 
