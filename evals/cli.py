@@ -147,6 +147,10 @@ def evaluate(
             "embedded 135M model; 0 decodes greedily).",
         ),
     ] = None,
+    sentence_pairs: Annotated[
+        bool | None,
+        option(SynthesisContext, "sentence_pairs", "--sentence-pairs/--no-sentence-pairs"),
+    ] = None,
     chunk_size: Annotated[
         int | None,
         option(
@@ -200,6 +204,7 @@ def evaluate(
             synthesis=given(
                 max_tokens=generator_max_tokens,
                 temperature=generator_temperature,
+                sentence_pairs=sentence_pairs,
                 chunk_size=chunk_size,
                 chunk_overlap=chunk_overlap,
                 chunk_unit=chunk_unit,
@@ -278,6 +283,15 @@ def demo(
         float | None,
         option(DemoSettings, "generator_temperature", help="0 decodes greedily."),
     ] = None,
+    sentence_pairs: Annotated[
+        bool | None,
+        option(
+            DemoSettings,
+            "sentence_pairs",
+            "--sentence-pairs/--no-sentence-pairs",
+            help="Extraction also reads pairs off each sentence by rules.",
+        ),
+    ] = None,
     concurrency: Annotated[
         int | None,
         option(DemoSettings, "concurrency", help="Questions and GENERATOR calls at once."),
@@ -320,6 +334,7 @@ def demo(
                 epochs=epochs,
                 generator_max_tokens=generator_max_tokens,
                 generator_temperature=generator_temperature,
+                sentence_pairs=sentence_pairs,
                 concurrency=concurrency,
             ),
         )

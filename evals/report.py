@@ -20,7 +20,7 @@ SUMMARY_COLUMNS = (
 ROW_COLUMNS = (
     "condition", "system", "question_id", "kind", "question", "gold", "answer", "exact_match",
     "f1", "contained", "judge_correct", "recall_at_k", "executive_input_tokens",
-    "executive_output_tokens", "memory_calls", "wall_s", "error",
+    "executive_output_tokens", "memory_calls", "wall_s", "error", "decided_by",
 )  # fmt: skip
 
 

@@ -216,6 +216,8 @@ def _row(result: Any, question: Question) -> dict[str, Any]:
         "gold": question.answers[0],
         "answer": outputs.get("answer", ""),
         "error": outputs.get("error") or getattr(run, "error", None),
+        # MEMO's: the protocol rule that chose the answer.
+        "decided_by": (outputs.get("details") or {}).get("decided_by", ""),
     }
     for evaluation in result["evaluation_results"]["results"]:
         row[evaluation.key] = evaluation.score

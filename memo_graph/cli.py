@@ -260,6 +260,10 @@ def synthesize(
         int | None,
         option(SynthesisContext, "max_calls", help="Stop before the GENERATOR makes more calls."),
     ] = None,
+    sentence_pairs: Annotated[
+        bool | None,
+        option(SynthesisContext, "sentence_pairs", "--sentence-pairs/--no-sentence-pairs"),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan (documents, chunks, calls) only.")
     ] = False,
@@ -295,6 +299,7 @@ def synthesize(
                 top_p=top_p,
                 max_tokens=max_tokens,
                 max_calls=max_calls,
+                sentence_pairs=sentence_pairs,
                 timeout_s=timeout,
                 remote_retries=retries,
             )

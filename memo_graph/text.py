@@ -60,6 +60,7 @@ _FILLER = frozenset(
         "did",
         "not",
         "know",
+        "answer",
     ]
 )
 
@@ -74,10 +75,35 @@ def support(answer: str, reply: str) -> float:
     return len(words & content_words(reply)) / len(words) if words else 0.0
 
 
+# First words of a question without its question mark ("Name the founder of ...").
+_ASKING = frozenset(
+    "who whom whose what which when where why how name list give state describe summarise "  # noqa: SIM905
+    "summarize explain complete compare identify define outline tell put is was are were do does "
+    "did can could has have had in on at for from by during after before between".split()
+)
+
+
+def is_question(text: str) -> bool:
+    """Whether ``text`` asks something: it ends with a question mark or opens as a request
+    does. Fragments ("1871-1934"), paths and lists of numbers do not."""
+    words = normalise(text).split()
+    return bool(words) and (text.rstrip().endswith("?") or words[0] in _ASKING)
+
+
 _CLAUSE_END = re.compile(r"[,;:]|\.(?:\s|$)| - ")
+
+
+# "Orvane Tessaly, Ilsabet Marrow and Brisca Holloway.": a list is one answer phrase.
+_LIST = re.compile(r"^[^,;:.]+(?:, [^,;:.]+)*,? (?:and|or) [^,;:.]+\.?$")
+_LIST_ITEM_WORDS = 5
 
 
 def core(answer: str) -> str:
     """The answer phrase of a reply, without its confirming clause ("Pellmarsh, a river town."
-    -> "Pellmarsh"): MEMORY replies lead with the answer."""
-    return _CLAUSE_END.split(answer.strip(), maxsplit=1)[0].strip() or answer.strip()
+    -> "Pellmarsh"): MEMORY replies lead with the answer. A list of short items stays whole."""
+    text = answer.strip()
+    if _LIST.match(text):
+        items = re.split(r",? (?:and|or) |, ", text.rstrip("."))
+        if all(len(item.split()) <= _LIST_ITEM_WORDS for item in items):
+            return text.rstrip(".").strip()
+    return _CLAUSE_END.split(text, maxsplit=1)[0].strip() or text

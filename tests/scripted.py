@@ -88,11 +88,13 @@ def synthesis_reply(messages: list[BaseMessage]) -> dict[str, Any]:
     (explicit) and one for the first sentence (implied). Consolidation and cross-document
     synthesis: one pair from all the facts given. Verification flags questions with ' it '
     (which a rewrite repairs) and 'the text' (which it cannot). Surfacing: one question per
-    entity that does not name it."""
+    entity that does not name it. Rephrasing: the question as it came."""
     title = schema_title(messages)
     system = "\n".join(str(m.content) for m in messages if m.type == "system")
     user = str(next(m.content for m in messages if m.type == "human"))
     facts = _FACT.findall(user)
+    if title == "Rephrased":  # the question as it came: nothing new to keep
+        return {"question": str(messages[-1].content)}
     if title == "Verdicts":
         return {
             "verdicts": [

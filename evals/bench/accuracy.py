@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,10 @@ def _report(label: str, rows: list[dict[str, Any]]) -> dict[str, float]:
             f"{label:>4} {system:>6}: F1 {overall['f1']:.3f} contained {overall['contained']:.3f} "
             + " ".join(f"{k} {v['f1']:.2f}/{v['contained']:.2f}" for k, v in by_kind.items())
         )
+        if system == "memo":
+            decided = Counter(r.get("decided_by") or "-" for r in rows if r["system"] == system)
+            for rule, count in decided.most_common():
+                print(f"{label:>4}   memo decided by {rule}: {count}")
         found[f"{system}_f1"] = overall["f1"]
         found[f"{system}_contain"] = overall["contained"]
         for kind, value in by_kind.items():

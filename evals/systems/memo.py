@@ -147,6 +147,7 @@ class MemoSystem:
                 "entity": out.get("entity", ""),
                 "identified": out.get("identified", False),
                 "exchanges": len(out.get("trail", [])),
+                "decided_by": out.get("decided_by", ""),
             },
         )
 

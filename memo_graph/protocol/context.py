@@ -87,6 +87,13 @@ class ProtocolContext:
     identification_temperature: float = 0.4
     seeking_temperature: float = 1.0
     final_temperature: float = 0.3
+    memory_query_temperature: float = field(
+        default=0.0,
+        metadata=_doc(
+            "The query itself, asked in grounding as the MEMORY alone would be (greedy): its "
+            "direct reply is the one MEMO must never do worse than."
+        ),
+    )
     memory_grounding_temperature: float = 0.1
     memory_identification_temperature: float = 0.1
     memory_seeking_temperature: float = 0.3

@@ -20,6 +20,7 @@ from memo_graph.protocol import prompts
 from memo_graph.protocol.context import ProtocolContext
 from memo_graph.protocol.executive import Executive
 from memo_graph.protocol.rules import (
+    answer_phrase,
     best_candidate,
     confirmed_direct_reply,
     dead_questions,
@@ -43,7 +44,7 @@ from memo_graph.protocol.state import (
     Stage,
     add_cost,
 )
-from memo_graph.text import normalise
+from memo_graph.text import is_question, normalise
 
 
 class ProtocolRoles:
@@ -118,12 +119,16 @@ def _rank(
     )
 
 
-def _unsent(stage: Stage, question: str, target: str) -> Exchange:
+DEAD_END = "not sent: the MEMORY already said it does not know this several times"
+NOT_A_QUESTION = "not sent: it is not a question"
+
+
+def _unsent(stage: Stage, question: str, target: str, why: str) -> Exchange:
     return Exchange(
         stage=stage,
         question=question,
         answer="",
-        reasoning="not sent: the MEMORY already said it does not know this several times",
+        reasoning=why,
         confident=False,
         target=target,
         sent=False,
@@ -138,6 +143,15 @@ def _recorded(state: ProtocolState, update: dict[str, Any]) -> dict[str, Any]:
         "cost": add_cost(state.get("cost"), update.get("cost")),
         "errors": [*state.get("errors", []), *update.get("errors", [])],
     }
+
+
+def _replied(reply: str, answer: str) -> str:
+    """The MEMORY's whole reply, for a justification whose answer gives only its phrase."""
+    return f"The MEMORY replied {reply!r}. " if reply and reply != answer else ""
+
+
+async def _nothing_asked() -> tuple[list[Exchange], Cost]:
+    return [], Cost()
 
 
 CONFIRMED_DIRECT = "memory: its direct reply, confirmed by another reply (run ended early)"
@@ -174,12 +188,14 @@ class ProtocolNodes:
         stage: Stage,
         questions: list[str],
         target: str = "",
+        temperature: float | None = None,
     ) -> tuple[list[Exchange], Cost]:
-        temperature = {
-            "grounding": context.memory_grounding_temperature,
-            "identification": context.memory_identification_temperature,
-            "seeking": context.memory_seeking_temperature,
-        }[stage]
+        if temperature is None:
+            temperature = {
+                "grounding": context.memory_grounding_temperature,
+                "identification": context.memory_identification_temperature,
+                "seeking": context.memory_seeking_temperature,
+            }[stage]
         backend = await asyncio.to_thread(self.roles.memory, context)
         started = time.perf_counter()
         replies = await backend.aanswer(
@@ -211,9 +227,12 @@ class ProtocolNodes:
         target: str,
         trail: list[Exchange],
     ) -> tuple[list[Exchange], Cost]:
-        """Ask one question, unless the MEMORY already said too often that it does not know."""
+        """Ask one question, unless it is no question at all or the MEMORY already said too
+        often that it does not know."""
+        if not is_question(question):
+            return [_unsent(stage, question, target, NOT_A_QUESTION)], Cost()
         if is_dead(question, trail, context.dead_end_after):
-            return [_unsent(stage, question, target)], Cost()
+            return [_unsent(stage, question, target, DEAD_END)], Cost()
         return await self._ask_memory(context, runtime, stage, [question], target)
 
     def _notebook(self, state: ProtocolState, context: ProtocolContext, turns_left: int) -> str:
@@ -245,7 +264,25 @@ class ProtocolNodes:
         questions = grounding_questions(
             query[:MAX_QUESTION_CHARS], plan.sub_questions if plan else [], context.max_subquestions
         )
-        exchanges, memory_cost = await self._ask_memory(context, runtime, "grounding", questions)
+        # The query as the MEMORY alone would get it, beside the sub-questions; the local
+        # engine batches the two calls all the same.
+        (direct, direct_cost), (others, others_cost) = await asyncio.gather(
+            self._ask_memory(
+                context,
+                runtime,
+                "grounding",
+                questions[:1],
+                temperature=context.memory_query_temperature,
+            ),
+            self._ask_memory(context, runtime, "grounding", questions[1:])
+            if questions[1:]
+            else _nothing_asked(),
+        )
+        exchanges = [*direct, *others]
+        spent = [
+            c.get("stage_seconds", {}).get("grounding", 0.0) for c in (direct_cost, others_cost)
+        ]
+        memory_cost = Cost(memory_calls=len(questions), stage_seconds={"grounding": max(spent)})
         return {
             "query": query,
             "started_at": started_at,
@@ -369,12 +406,16 @@ class ProtocolNodes:
         direct = confirmed_direct_reply(state["query"], trail)
         if state.get("decided_by") == CONFIRMED_DIRECT and direct is not None:
             confirming = [e["question"] for e in trail if e is not direct and e["confident"]]
+            answer, reply = answer_phrase(direct["answer"], trail)
             update = {
-                "answer": direct["answer"],
-                "justification": "The MEMORY answered the query directly, and its reply to "
-                f"{confirming[0]!r} confirms it."
-                if confirming
-                else direct["reasoning"] or "The MEMORY answered the query directly.",
+                "answer": answer,
+                "justification": _replied(reply, answer)
+                + (
+                    "The MEMORY answered the query directly, and its reply to "
+                    f"{confirming[0]!r} confirms it."
+                    if confirming
+                    else direct["reasoning"] or "The MEMORY answered the query directly."
+                ),
                 "decided_by": CONFIRMED_DIRECT,
                 "cost": Cost(wall_s=_elapsed(state)),
                 "errors": [],
@@ -401,6 +442,8 @@ class ProtocolNodes:
         justification = final.justification.strip() if final is not None else ""
         if not (justification and answer == proposed.strip()):  # empty: none given
             justification = f"Chosen by the graph ({decided_by})."
+        answer, reply = answer_phrase(answer, trail)
+        justification = _replied(reply, answer) + justification
         update = {
             "answer": answer,
             "justification": justification,

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from memo_graph.protocol.state import Candidate, CandidateStatus, Exchange
-from memo_graph.text import core, normalise, support
+from memo_graph.text import content_words, core, is_question, normalise, support
 
 
 def unknown_counts(trail: Sequence[Exchange]) -> Counter[str]:
@@ -87,10 +87,10 @@ def _confident(trail: Sequence[Exchange]) -> list[Exchange]:
 
 def grounding_questions(query: str, proposed: Sequence[str], limit: int) -> list[str]:
     """The query itself first (what the MEMORY alone would be asked), then the distinct
-    sub-questions the EXECUTIVE proposed, ``limit`` in all."""
+    sub-questions the EXECUTIVE proposed that are questions at all, ``limit`` in all."""
     kept: dict[str, str] = {normalise(query): query}
     for question in proposed:
-        if question.strip():
+        if question.strip() and is_question(question):
             kept.setdefault(normalise(question), question.strip())
     return list(kept.values())[:limit]
 
@@ -113,24 +113,71 @@ def confirmed_direct_reply(query: str, trail: Sequence[Exchange]) -> Exchange | 
     return direct if confirmed else None
 
 
+def _tersest(proposed: str, supporting: Sequence[Exchange]) -> str:
+    """The EXECUTIVE's answer, or a supporting reply that states all it says in fewer words
+    (a small EXECUTIVE repeats itself: "1895.1895.1895..." for the reply "1895.")."""
+    said = content_words(proposed)
+    same = [e["answer"].strip() for e in supporting if said <= content_words(e["answer"])]
+    return min([proposed, *same], key=len)
+
+
+def _outweighs_direct(reply: Exchange, confident: Sequence[Exchange]) -> bool:
+    """Whether a reply that supports another answer than the MEMORY's direct reply weighs
+    more than it: a reply to a follow-up about an entity that another confident reply
+    states, the last hop of a chain ("Who founded it?" -> "Orvane Tessaly"; "About Orvane
+    Tessaly: where was he born?" -> "Pellmarsh"). Replies to grounding sub-questions do not:
+    a small MEMORY gives the same stock reply to many questions."""
+    entity = reply["target"]
+    return (
+        reply["stage"] != "grounding"
+        and bool(entity)
+        and any(
+            other is not reply and support(entity, other["answer"]) >= SUPPORT_THRESHOLD
+            for other in confident
+        )
+    )
+
+
 def decide_answer(query: str, proposed: str, trail: Sequence[Exchange]) -> tuple[str, str]:
-    """(the answer, the rule that chose it). The EXECUTIVE's answer stands only when a
-    confident MEMORY reply supports it; else the MEMORY's direct reply to the query; else the
-    confident reply the other replies support most; with no confident reply at all, the
-    EXECUTIVE's answer (or an admission)."""
+    """(the answer, the rule that chose it). The EXECUTIVE's answer (said in its fewest
+    words) stands only when a confident MEMORY reply supports it; where it differs from the
+    MEMORY's confident direct reply to the query, only when that reply is confirmed by no
+    other and a follow-up reply at the end of a chain supports the answer. Else the direct
+    reply; else the confident reply the other replies support most; with no confident reply
+    at all, the EXECUTIVE's answer (or an admission)."""
     confident = _confident(trail)
     proposed = proposed.strip()
     if not confident:
         if proposed:
             return proposed, "executive: no confident MEMORY reply to check it against"
         return "I could not find the answer.", "nothing: no confident MEMORY reply"
-    if proposed and max(support(proposed, e["answer"]) for e in confident) >= SUPPORT_THRESHOLD:
-        return proposed, "executive: supported by a confident MEMORY reply"
     direct = direct_reply(query, trail)
+    supporting = [
+        e for e in confident if proposed and support(proposed, e["answer"]) >= SUPPORT_THRESHOLD
+    ]
+    if supporting and (direct is None or direct in supporting):
+        return _tersest(proposed, supporting), "executive: supported by a confident MEMORY reply"
+    chained = any(_outweighs_direct(e, confident) for e in supporting)
+    if chained and confirmed_direct_reply(query, trail) is None:
+        return (
+            _tersest(proposed, supporting),
+            "executive: supported by a follow-up reply over the direct reply",
+        )
     if direct is not None:
-        return direct["answer"], "memory: its direct reply (the executive's answer was unsupported)"
+        reason = "unsupported" if not supporting else "outweighed by the direct reply"
+        return direct["answer"], f"memory: its direct reply (the executive's answer was {reason})"
     best = max(
         confident,
         key=lambda e: sum(support(e["answer"], o["answer"]) for o in confident if o is not e),
     )
     return best["answer"], "memory: the best-supported reply (the executive's was unsupported)"
+
+
+def answer_phrase(answer: str, trail: Sequence[Exchange]) -> tuple[str, str]:
+    """(what the final answer says, the MEMORY reply it was taken from or ''): a MEMORY
+    reply is given as its answer phrase ("Pellmarsh, birthplace of Orvane Tessaly." ->
+    "Pellmarsh"), its confirming clause left to the justification."""
+    said = answer.strip()
+    if any(e["answer"].strip() == said for e in _confident(trail)):
+        return core(said), said
+    return said, ""

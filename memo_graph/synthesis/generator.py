@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from memo_graph.models.structured import StructuredCaller
@@ -70,6 +71,11 @@ class StepStats:
         )
 
 
+def _messages(turns: Sequence[tuple[str, str]]) -> list[BaseMessage]:
+    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+    return [kinds[role](text) for role, text in turns]
+
+
 class Generator:
     """Asks one GENERATOR model for instances of a schema, through the call cache."""
 
@@ -112,21 +118,29 @@ class Generator:
             )
         self.calls_started += 1
 
-    async def ask(self, schema: type[T], system: str, user: str, stats: StepStats) -> T | None:
+    async def ask(
+        self,
+        schema: type[T],
+        system: str,
+        user: str,
+        stats: StepStats,
+        examples: Sequence[tuple[str, str]] = (),
+    ) -> T | None:
         """An instance of ``schema``, or None when the replies never held one (the caller
-        counts the drop; the reason is logged). A transport error propagates, so the node's
-        retry policy can try again."""
-        key = call_key(
-            f"{self.spec}|{self.settings}",
-            schema.__name__,
-            [("system", system), ("user", user)],
-        )
+        counts the drop; the reason is logged). ``examples`` are (request, JSON reply) turns
+        shown before ``user``: what a small GENERATOR follows best. A transport error
+        propagates, so the node's retry policy can try again."""
+        turns = [("system", system)]
+        for request, reply in examples:
+            turns += [("user", request), ("assistant", reply)]
+        turns.append(("user", user))
+        key = call_key(f"{self.spec}|{self.settings}", schema.__name__, turns)
         cached = await asyncio.to_thread(self.cache.get, key)
         if cached is None:
             self._count_call()
             caller = await asyncio.to_thread(self._caller, schema)
             async with self._gate:
-                reply = await caller.ainvoke([SystemMessage(system), HumanMessage(user)])
+                reply = await caller.ainvoke(_messages(turns))
             cached = {
                 "value": reply.value.model_dump() if reply.value is not None else None,
                 "error": reply.error,

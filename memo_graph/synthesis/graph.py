@@ -58,8 +58,11 @@ def _by_document(pairs: list[Pair]) -> dict[str, list[Pair]]:
 
 
 # ---------------------------------------------------------------------- the steps' plans
-def _plan_extraction(state: SynthesisState, _: SynthesisContext) -> list[dict[str, Any]]:
-    return [{"chunk": chunk} for chunk in state.get("chunks", [])]
+def _plan_extraction(state: SynthesisState, context: SynthesisContext) -> list[dict[str, Any]]:
+    return [
+        {"chunk": chunk, "sentence_pairs": context.sentence_pairs}
+        for chunk in state.get("chunks", [])
+    ]
 
 
 def _plan_consolidation(state: SynthesisState, _: SynthesisContext) -> list[dict[str, Any]]:
@@ -105,7 +108,11 @@ class StepSpec:
 
 
 STEP_SPECS = (
-    StepSpec("extraction", _plan_extraction, lambda g, item: steps.extract(g, item["chunk"])),
+    StepSpec(
+        "extraction",
+        _plan_extraction,
+        lambda g, item: steps.extract(g, item["chunk"], item.get("sentence_pairs", False)),
+    ),
     StepSpec(
         "consolidation", _plan_consolidation, lambda g, item: steps.consolidate(g, item["pairs"])
     ),
@@ -244,6 +251,7 @@ def _write(state: SynthesisState, context: SynthesisContext) -> dict[str, Any]:
         "deduplication": {"items_in": len(ordered), "items_out": len(rows), "dropped": duplicates},
         "generator": context.generator,
         "steps": list(context.steps),
+        "sentence_pairs": context.sentence_pairs,
     }
     paths = write_output(Path(state["out"]).expanduser(), rows, state.get("chunks", []), report)
     return {

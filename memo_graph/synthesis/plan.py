@@ -1,6 +1,7 @@
 """What a synthesis run will cost before it starts: documents, chunks and GENERATOR calls.
 
-Extraction's calls are exact (two prompts per chunk); the later steps' depend on what the
+Extraction's calls are exact (two prompts per chunk, and with sentence pairs one rephrasing
+per fact read off its sentences); the later steps' depend on what the
 GENERATOR writes, so they are estimated from the chunks and documents, as upper-side guesses.
 """
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from memo_graph.synthesis.checks import find_instructions
 from memo_graph.synthesis.chunking import (
     Chunk,
     ChunkConfig,
@@ -18,6 +20,7 @@ from memo_graph.synthesis.chunking import (
     word_spans,
 )
 from memo_graph.synthesis.corpus import Corpus, load_corpus
+from memo_graph.synthesis.sentences import sentence_pairs
 from memo_graph.synthesis.state import CallBudgetError, SynthesisContext
 
 
@@ -81,7 +84,15 @@ def plan_synthesis(source: str, context: SynthesisContext) -> SynthesisPlan:
     chunks = [c for d in corpus.documents for c in chunk_document(d, config, spans_of)]
     plan = SynthesisPlan(corpus, chunks)
     plan.calls = estimate_calls(len(corpus.documents), len(chunks), context)
+    if context.sentence_pairs:
+        plan.calls["extraction"] += sum(rephrasings(chunk) for chunk in chunks)
     return plan
+
+
+def rephrasings(chunk: Chunk) -> int:
+    """Rephrasing calls of a chunk's sentence pairs: one per fact read off its sentences."""
+    instructions = find_instructions(chunk.title, chunk.text).sentences
+    return len({p.fact for p in sentence_pairs(chunk.title, chunk.text, instructions)})
 
 
 def ingestion_report(plan: SynthesisPlan, context: SynthesisContext) -> dict[str, Any]:

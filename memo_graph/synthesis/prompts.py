@@ -63,6 +63,24 @@ CROSS = (
     "every match. List in 'sources' the numbers of the facts each pair uses. " + STANDALONE
 )
 
+REPHRASE = (
+    "You rewrite a quiz question in natural word order, with the question word first. Keep "
+    "every name and fact; add nothing."
+)
+# Shown as earlier turns: a small GENERATOR copies a pattern it has seen far better than it
+# follows a rule. About invented things, so no corpus is echoed.
+REPHRASE_EXAMPLES = (
+    (
+        "Mira Castell was a painter born in the harbour town of what?",
+        "In which harbour town was the painter Mira Castell born?",
+    ),
+    (
+        "The Veld Trust opened its first library in what year?",
+        "In which year did the Veld Trust open its first library?",
+    ),
+    ("The Tarn bridge was built by which engineer?", "Which engineer built the Tarn bridge?"),
+)
+
 
 # A document tag in any case, with spaces or invisible characters inside: <Document, </ DOCUMENT.
 _INVISIBLE = r"[\s\u200b-\u200d\u2060\ufeff]*"

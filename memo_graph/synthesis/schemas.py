@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-Question = Annotated[str, StringConstraints(max_length=300)]
+QUESTION_CHARS = 300
+Question = Annotated[str, StringConstraints(max_length=QUESTION_CHARS)]
 Answer = Annotated[str, StringConstraints(max_length=1000)]
 
 Problem = Literal[
@@ -22,6 +23,10 @@ Problem = Literal[
 class QA(BaseModel):
     question: Question
     answer: Answer
+
+
+class Rephrased(BaseModel):
+    question: Question
 
 
 class QAList(BaseModel):

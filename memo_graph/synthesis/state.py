@@ -41,6 +41,14 @@ class SynthesisContext:
     top_p: float = 0.95
     max_tokens: int = 1024
     retries: int = field(default=2, metadata={"description": "Retries of unparsable output."})
+    sentence_pairs: bool = field(
+        default=False,
+        metadata={
+            "description": "Extraction also reads pairs off every sentence by rules (its "
+            "names, years and counts asked in place): grounded pairs at no GENERATOR call, "
+            "for a GENERATOR too small to write them."
+        },
+    )
     max_cross_links: int = field(
         default=50, metadata={"description": "Shared names or years used by step 5, at most."}
     )

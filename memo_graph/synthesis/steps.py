@@ -8,10 +8,19 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from memo_graph.synthesis import checks, prompts, quality
+from memo_graph.synthesis import checks, prompts, quality, sentences
 from memo_graph.synthesis.generator import Generator, StepStats
 from memo_graph.synthesis.links import entity_profiles, groups_sharing_a_key, mentioning
-from memo_graph.synthesis.schemas import QA, QAList, SourcedQA, SourcedQAList, Verdicts
+from memo_graph.synthesis.schemas import (
+    QA,
+    QUESTION_CHARS,
+    QAList,
+    Rephrased,
+    SourcedQA,
+    SourcedQAList,
+    Verdicts,
+)
+from memo_graph.text import normalise
 
 Pair = dict[str, Any]
 Chunk = dict[str, Any]
@@ -83,8 +92,49 @@ def _sources_of(pairs: Sequence[Pair], numbers: Sequence[int]) -> list[Pair]:
 
 
 # ---------------------------------------------------------------------- 1. extraction
-async def extract(generator: Generator, chunk: Chunk) -> tuple[list[Pair], StepStats]:
-    """Explicit and implied facts of one chunk, the two requests in parallel."""
+async def _rephrase(
+    generator: Generator, read: Sequence[sentences.SentencePair], stats: StepStats
+) -> list[QA]:
+    """Each fact read off a sentence asked once more, in the GENERATOR's words: its shortest
+    question rewritten in natural order, kept only when it adds nothing and hides the answer."""
+    shortest: dict[int, sentences.SentencePair] = {}
+    for pair in read:
+        if pair.fact not in shortest or len(pair.question) < len(shortest[pair.fact].question):
+            shortest[pair.fact] = pair
+    chosen = list(shortest.values())
+    examples = [(q, Rephrased(question=r).model_dump_json()) for q, r in prompts.REPHRASE_EXAMPLES]
+    replies = await asyncio.gather(
+        *(generator.ask(Rephrased, prompts.REPHRASE, p.question, stats, examples) for p in chosen)
+    )
+    kept = []
+    for pair, value in zip(chosen, replies, strict=True):
+        if value is None:
+            stats.drops["rephrasing: invalid generator output"] += 1
+            continue
+        problem = quality.rephrasing_problem(value.question, pair.question, pair.answer)
+        if problem is not None:
+            stats.drops[problem] += 1
+        elif normalise(value.question) != normalise(pair.question):
+            kept.append(QA(question=value.question.strip(), answer=pair.answer))
+    return kept
+
+
+def _sentence_qas(read: Sequence[sentences.SentencePair], stats: StepStats) -> list[QA]:
+    """The pairs read off sentences as QA objects; a question from a sentence too long for
+    the schema is a counted drop."""
+    kept = [
+        QA(question=p.question, answer=p.answer) for p in read if len(p.question) <= QUESTION_CHARS
+    ]
+    if len(kept) < len(read):
+        stats.drops["sentence too long for a question"] += len(read) - len(kept)
+    return kept
+
+
+async def extract(
+    generator: Generator, chunk: Chunk, sentence_pairs: bool = False
+) -> tuple[list[Pair], StepStats]:
+    """Explicit and implied facts of one chunk, the two requests in parallel; with
+    ``sentence_pairs``, also the pairs rules read off its sentences (:mod:`sentences`)."""
     stats = StepStats(items_in=1)
     source = prompts.document_block(chunk["title"], chunk["text"])
     instructions = checks.find_instructions(chunk["title"], chunk["text"])
@@ -105,6 +155,18 @@ async def extract(generator: Generator, chunk: Chunk) -> tuple[list[Pair], StepS
             if _usable(qa, stats)
             and (kind == "implied" or _stated(qa, stated_text, stats))
             and not _follows(qa, instructions, stats)
+        )
+    if sentence_pairs:
+        read = sentences.sentence_pairs(chunk["title"], chunk["text"], instructions.sentences)
+        where = ([chunk["document_id"]], [chunk["id"]])
+        pairs.extend(
+            make_pair(qa, "extraction", *where, sentences.GENERATOR)
+            for qa in _sentence_qas(read, stats)
+            if _usable(qa, stats) and not _follows(qa, instructions, stats)
+        )
+        pairs.extend(
+            make_pair(qa, "extraction", *where, generator.spec)
+            for qa in await _rephrase(generator, read, stats)
         )
     stats.items_out = len(pairs)
     return pairs, stats

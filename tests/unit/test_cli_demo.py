@@ -74,6 +74,7 @@ def test_demo_says_when_the_generator_wrote_no_pair(tiny_llama_dir: Path, tmp_pa
     roles = ["--generator", tiny, "--executive", tiny, "--base", tiny]
     # greedy decoding of a random model fills the schema with empty strings: no usable pair
     sizes = ["--questions", "1", "--generator-max-tokens", "64", "--generator-temperature", "0"]
+    sizes.append("--no-sentence-pairs")  # rules would read pairs off the documents
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), *roles, *sizes])
     assert result.exit_code == 2
     assert "holds no usable question/answer pairs" in " ".join(result.output.split())

@@ -10,7 +10,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from memo_graph.memory import MemoryBackend
 from memo_graph.protocol import ProtocolContext, build_protocol
-from memo_graph.protocol.rules import decide_answer, grounding_questions
+from memo_graph.protocol.rules import answer_phrase, decide_answer, grounding_questions
 from memo_graph.protocol.state import Exchange
 from memo_graph.text import core, support
 from tests.scripted import ScriptedChatModel, by_schema
@@ -84,7 +84,8 @@ def test_support_counts_content_words_only() -> None:
 async def test_an_answer_from_nothing_gives_way_to_the_memorys_direct_reply() -> None:
     replies = {QUERY: "Pellmarsh, a river town."}
     out = await run(executive("Lornhaven"), memory(replies))
-    assert out["answer"] == "Pellmarsh, a river town."
+    assert out["answer"] == "Pellmarsh"  # the reply's answer phrase; the rest justifies it
+    assert out["justification"].startswith("The MEMORY replied 'Pellmarsh, a river town.'")
     assert out["decided_by"].startswith("memory: its direct reply")
     assert any(e["question"] == QUERY for e in out["trail"])
 
@@ -114,7 +115,7 @@ async def test_with_no_direct_reply_the_best_supported_reply_is_the_answer() -> 
         "Which cartographer sailed with herring boats?": "Orvane Tessaly of Pellmarsh.",
     }
     out = await run(executive("Mount Quillon"), memory(replies))
-    assert out["answer"] == "Orvane Tessaly."
+    assert out["answer"] == "Orvane Tessaly"
     assert out["decided_by"].startswith("memory: the best-supported reply")
 
 
@@ -131,7 +132,7 @@ async def test_a_confirmed_direct_reply_ends_the_run_early() -> None:
     }
     scripted = executive("Lornhaven")
     out = await run(scripted, memory(replies), max_subquestions=2)
-    assert out["answer"] == "Pellmarsh, a river town."
+    assert out["answer"] == "Pellmarsh"
     assert out["decided_by"].startswith("memory: its direct reply, confirmed")
     assert scripted.calls == 1  # grounding only: no identification, seeking or final call
     assert {e["stage"] for e in out["trail"]} == {"grounding"}
@@ -159,3 +160,97 @@ async def test_both_rules_can_be_turned_off_for_an_executive_you_trust() -> None
     assert out["answer"] == "Lornhaven"
     assert out["decided_by"] == "executive: support not checked"
     assert scripted.calls > 1
+
+
+def test_a_grounding_reply_alone_does_not_outweigh_the_direct_reply() -> None:
+    trail = [
+        exchange(QUERY, "Lornhaven, a port city."),
+        exchange("What is Pellmarsh known for?", "Pellmarsh is known for pottery."),
+    ]
+    answer, decided_by = decide_answer(QUERY, "Pellmarsh", trail)
+    assert answer == "Lornhaven, a port city."
+    assert decided_by == (
+        "memory: its direct reply (the executive's answer was outweighed by the direct reply)"
+    )
+
+
+def test_a_follow_up_reply_outweighs_an_unconfirmed_direct_reply() -> None:
+    follow_up = {
+        **exchange("About Orvane Tessaly: where was he born?", "In Pellmarsh."),
+        "stage": "seeking",
+        "target": "Orvane Tessaly",
+    }
+    trail = [exchange(QUERY, "Lornhaven."), exchange("Who?", "Orvane Tessaly."), follow_up]
+    answer, decided_by = decide_answer(QUERY, "Pellmarsh", trail)
+    assert (answer, decided_by) == (
+        "Pellmarsh",
+        "executive: supported by a follow-up reply over the direct reply",
+    )
+    # ... not one about an entity that no reply states (a small EXECUTIVE's guess),
+    unchained = [exchange(QUERY, "Lornhaven."), {**follow_up, "target": "Quillon"}]
+    assert decide_answer(QUERY, "Pellmarsh", unchained)[0] == "Lornhaven."
+    # ... nor a direct reply that another reply confirms.
+    confirmed = [*trail, exchange("Which port city?", "Lornhaven, on the Varrow Sea.")]
+    assert decide_answer(QUERY, "Pellmarsh", confirmed)[0] == "Lornhaven."
+
+
+async def test_what_is_not_a_question_is_never_sent_to_the_memory() -> None:
+    asked: list[str] = []
+
+    def reply(messages: list[Any]) -> str:
+        asked.append(str(messages[-1].content))
+        return "I don't know."
+
+    scripted = ScriptedChatModel(
+        reply=by_schema(
+            GroundingPlan={"sub_questions": ["./home/x/1994/1994", "Who charted the islands?"]},
+            IdentificationStep={
+                "known_facts": [],
+                "candidates": [],
+                "decision": "ask",
+                "target": "",
+                "question": "all my questions figured this answer no",
+            },
+            SeekingStep={"decision": "answer", "entity": "", "question": ""},
+            FinalAnswer={"answer": "Pellmarsh", "justification": "scripted"},
+        )
+    )
+    out = await run(scripted, MemoryBackend(ScriptedChatModel(reply=reply)), max_subquestions=3)
+    assert asked == [QUERY, "Who charted the islands?"]
+    unsent = [e for e in out["trail"] if not e["sent"]]
+    assert [e["reasoning"] for e in unsent] == ["not sent: it is not a question"] * 2
+
+
+class _TemperatureSpy(MemoryBackend):
+    def __init__(self) -> None:
+        super().__init__(ScriptedChatModel(reply=lambda m: "Pellmarsh."))
+        self.temperatures: dict[str, float | None] = {}
+
+    async def aanswer(self, questions: Any, *, temperature: Any = None, **kwargs: Any) -> Any:
+        for question in questions:
+            self.temperatures[question] = temperature
+        return await super().aanswer(questions, **kwargs)
+
+
+async def test_the_query_is_asked_as_the_memory_alone_would_be() -> None:
+    spy = _TemperatureSpy()
+    await run(executive("Pellmarsh"), spy, max_subquestions=2)
+    assert spy.temperatures[QUERY] == 0.0  # memory_query_temperature: greedy, like MEMORY alone
+    assert spy.temperatures["Who charted the Drennic Islands?"] == 0.1
+
+
+def test_a_supported_answer_is_said_in_the_fewest_words() -> None:
+    trail = [exchange(QUERY, "1895."), exchange("When?", "In 1895, in Lornhaven.")]
+    assert decide_answer(QUERY, "1895.1895.1895.1895.1895.", trail)[0] == "1895."
+    assert decide_answer(QUERY, "1895", trail)[0] == "1895"
+    assert decide_answer(QUERY, "The answer is 1895. The answer is 1895.", trail)[0] == "1895."
+
+
+def test_a_memory_reply_is_given_as_its_answer_phrase() -> None:
+    said = "Pellmarsh, birthplace of Orvane Tessaly."
+    listed = "Orvane Tessaly, Ilsabet Marrow and Brisca Holloway."
+    trail = [exchange(QUERY, said), exchange("Who?", listed)]
+    assert answer_phrase(said, trail) == ("Pellmarsh", said)
+    assert answer_phrase(listed, trail) == (listed.rstrip("."), listed)  # a list stays whole
+    # The EXECUTIVE's own words are its answer as they stand.
+    assert answer_phrase("Pellmarsh, on the Amlet", trail) == ("Pellmarsh, on the Amlet", "")

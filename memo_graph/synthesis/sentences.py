@@ -1,0 +1,245 @@
+"""Question-answer pairs read off each sentence of a chunk by rules: a name, a year or a count
+in the sentence becomes the answer, and the sentence with a question phrase in its place
+becomes the question ("Orvane Tessaly drew the first chart in 1898." -> "Orvane Tessaly drew
+the first chart in what year?" => "1898").
+
+A small GENERATOR rarely writes a question whose answer is the fact it was shown; these pairs
+are grounded by construction, ask every name of a sentence (the subject too, so facts are
+reachable from their attributes), and cost no GENERATOR call. This is the cloze form of
+unsupervised question answering (Lewis et al., ACL 2019), with references to the document's
+subject ("He", "Its", "the town") resolved to its title first so that each question stands
+alone. ``SynthesisContext.sentence_pairs`` adds them to the extraction step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from memo_graph.text import normalise
+
+GENERATOR = "rules:sentences"
+"""The provenance of these pairs, in place of a GENERATOR spec."""
+MIN_WORDS = 6
+"""Shorter sentences (headings, list items) carry no fact worth a question."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+_LIFE = re.compile(r"\s*\((?:born\s+)?[^()]*?\b(\d{3,4})\s*[-\u2013\u2014]\s*[^()]*?\b(\d{3,4})\)")
+_BORN = re.compile(r"\s*\(\s*born\s+[^()]*?\b(\d{4})\)")
+_NUMBER_WORDS = (  # noqa: SIM905
+    "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
+    "ninety hundred"
+).split()
+_COUNT = re.compile(
+    r"\b(?P<approx>(?:about|around|over|nearly|some) )?"
+    rf"(?P<number>\d+(?:,\d{{3}})*|{'|'.join(_NUMBER_WORDS)}) (?P<things>(?:[a-z-]+ )?[a-z-]+s)\b"
+)
+_NAME_WORD = r"[A-Z][\w'\u2019-]*"
+_NAME = re.compile(rf"{_NAME_WORD}(?:(?: (?:of|the|de|del|von|van|la|le|and))* {_NAME_WORD})*")
+# Capitalised only because they open a sentence, or not names at all.
+_NOT_NAMES = frozenset(
+    "a an the in on at as by for from of to after before during since until while with he "  # noqa: SIM905
+    "she it its his her they their them this that these those there here when where which "
+    "who what how one some many most all each both january february march april may june "
+    "july august september october november december monday tuesday wednesday thursday "
+    "friday saturday sunday".split()
+)
+# A lone word that opens a sentence with one of these endings is a verb or an adverb there.
+_OPENING_NOT_NAME = re.compile(r"^[A-Z][a-z]+(?:ed|ing|ly)$")
+_ROLE_BEFORE = re.compile(r"\b[Tt]he ((?:[a-z-]+ ){0,2}[a-z-]+)(?: of)? $")
+# Words that make "the <words> <name>" something other than a role or kind of the name.
+_FUNCTION_ROLES = frozenset(
+    "of the a an and or in on at to by for from with is was are were has had have".split()  # noqa: SIM905
+)
+_DEFINITION = re.compile(r"^(?P<subject>.+?) (?:is|was|are|were) (?:a|an|the) (?P<predicate>.+)$")
+_HEAD_END = re.compile(
+    r",| that | which | who | whose | where | in | on | of | born | for | with | from | near "
+    r"| founded | known | and | by |\.$"
+)
+# Subject pronouns and possessives, for a person and for anything else.
+_PRONOUNS = {True: ("he|she", "his"), False: ("it|they", "its")}
+_POSSESSIVE_NAME = re.compile(r"^(.+?)['\u2019]s$")
+
+
+@dataclass(frozen=True)
+class SentencePair:
+    question: str
+    answer: str
+    fact: int
+    """Pairs that ask the same fact of the same sentence share this number."""
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
+
+
+def _is_person(title: str, text: str) -> bool:
+    """A document about a person opens with their years: "Name (1871-1934) was ...", "Name
+    (born 13 April 1998)"."""
+    name = rf"\s*{re.escape(title)}"
+    return bool(re.match(name + _LIFE.pattern, text) or re.match(name + _BORN.pattern, text))
+
+
+def subject_nouns(title: str, first_sentence: str) -> set[str]:
+    """What the text calls its subject once named: the head noun of the defining sentence
+    ("Pellmarsh is a small town on ..." -> "town") and the title's last word ("islands")."""
+    nouns = {title.split()[-1].lower()} if title.split() else set()
+    match = _DEFINITION.match(_BORN.sub("", _LIFE.sub("", first_sentence)))
+    if match and normalise(match["subject"]).endswith(normalise(title)):
+        head = _HEAD_END.split(match["predicate"], maxsplit=1)[0].split()
+        if head and head[-1].isalpha() and head[-1].islower():
+            nouns.add(head[-1])
+    return nouns - _NOT_NAMES
+
+
+def resolve(sentence: str, title: str, nouns: set[str], person: bool) -> str:
+    """The sentence with references to the document's subject replaced by its title: its
+    first subject pronoun ("he" for a person, "it" otherwise), possessives ("his", "its"; "her"
+    only opening the sentence, where it cannot be an object) and "the <noun>" for the nouns
+    the text calls it by."""
+    if not title or title.lower() in sentence.lower():
+        return sentence
+    subject, possessive = _PRONOUNS[person]
+    sentence = re.sub(rf"(?i)\b(?:{subject})\b(?= [a-z])", title, sentence, count=1)
+    sentence = re.sub(rf"(?i)\b(?:{possessive})\b(?= [a-z])", f"{title}'s", sentence)
+    if person:
+        sentence = re.sub(r"^Her\b", f"{title}'s", sentence)
+    # "the islands" -> "the Drennic Islands", but "the town" -> "Pellmarsh".
+    named = f"the {title}" if title.endswith("s") and not title.startswith("The ") else title
+    for noun in sorted(nouns, key=len, reverse=True):
+        sentence = re.sub(rf"\b[Tt]he {re.escape(noun)}\b(?! of)", named, sentence)
+    return sentence[:1].upper() + sentence[1:]
+
+
+_CLAUSE_END = re.compile(r"[,;(]| (?:and|but|which|who|whose|where|while|when) ")
+
+
+def _questions(before: str, phrase: str, after: str) -> list[str]:
+    """The sentence asked in place, then (when shorter) only up to the end of the clause
+    that asks: "Pellmarsh is a small town on which river, known for ...?" and "Pellmarsh is
+    a small town on which river?"."""
+    full = _question(before, phrase, after)
+    end = _CLAUSE_END.search(after)
+    if end is None:
+        return [full]
+    kept = before + after[: end.start()]
+    # It must still say what it asks about: a name or a number.
+    if not (re.search(r"\d", kept) or _names(kept, "")):
+        return [full]
+    return [full, _question(before, phrase, after[: end.start()])]
+
+
+def _question(before: str, phrase: str, after: str) -> str:
+    text = f"{before}{phrase}{after}".strip()
+    text = re.sub(r"\s+([,.;:])", r"\1", text)
+    text = re.sub(r"[.;:!]+$", "", text).rstrip(", ")
+    return text[:1].upper() + text[1:] + "?"
+
+
+def _name_phrase(before: str, person: bool) -> tuple[str, str]:
+    """The question phrase that replaces ``name`` and the text left before it: "which
+    cartographer" for "the cartographer <name>", else "who" or "what"."""
+    role = _ROLE_BEFORE.search(before)
+    if role and not set(role[1].split()) & _FUNCTION_ROLES:
+        return f"which {role[1]}", before[: role.start()]
+    stripped = re.sub(r"\b[Tt]he $", "", before)
+    if person:
+        return ("whom" if re.search(r"\b(?:by|to|with) $", stripped) else "who"), stripped
+    return ("whom" if stripped.endswith("by ") else "what"), stripped
+
+
+def _names(sentence: str, title: str) -> list[tuple[int, int]]:
+    """Where the names of the sentence stand: runs of capitalised words, and the title
+    wherever it occurs ("Fennia glaucora" is one name)."""
+    # The title inside a longer name ("Lornhaven Observatory") is not a name of its own.
+    inside = rf"(?<![A-Z][\w'-] )(?<![A-Z][\w'-]{{2}} ){re.escape(title)}(?! [A-Z])"
+    titled = [m.span() for m in re.finditer(inside, sentence)] if title else []
+    spans = list(titled)
+    for match in _NAME.finditer(sentence):
+        if any(a < match.end() and match.start() < b for a, b in titled):
+            continue
+        start, words = match.start(), match.group().split()
+        while words and words[0].lower() in _NOT_NAMES:
+            start += len(words[0]) + 1
+            words = words[1:]
+        if start == 0 and len(words) == 1 and _OPENING_NOT_NAME.match(words[0]):
+            continue
+        if words and not _YEAR.fullmatch(words[0]):
+            spans.append((start, start + len(" ".join(words))))
+    return sorted(spans)
+
+
+def sentence_pairs(title: str, text: str, exclude: Sequence[str] = ()) -> list[SentencePair]:
+    """Pairs from every sentence of ``text`` (a chunk of the document ``title``), except those
+    that hold one of ``exclude`` (instructions the text gives its reader: a rule cannot tell
+    a fact about them from obeying them)."""
+    excluded = [normalise(part) for part in exclude if normalise(part)]
+    sentences = split_sentences(text)
+    if not sentences:
+        return []
+    nouns = subject_nouns(title, sentences[0])
+    person = _is_person(title, text)
+    pairs: dict[tuple[str, str], SentencePair] = {}
+
+    facts = 0
+
+    def add(questions: list[str], answer: str) -> None:
+        nonlocal facts
+        answer = answer.strip(" ,.")
+        facts += 1
+        for question in questions:
+            if answer and normalise(answer) not in normalise(question):
+                key = (normalise(question), normalise(answer))
+                pairs.setdefault(key, SentencePair(question, answer, facts))
+
+    for number, raw in enumerate(sentences):
+        sentence = raw if number == 0 else resolve(raw, title, nouns, person)
+        if len(sentence.split()) < MIN_WORDS or sentence.endswith(":"):
+            continue
+        if any(part in normalise(raw) for part in excluded):
+            continue
+        life = _LIFE.search(sentence)
+        if life:
+            named = sentence[: life.start()].strip()
+            verb = "was" if " was " in sentence or " is " not in sentence else "is"
+            add([f"In what year {verb} {named} born?"], life[1])
+            add([f"In what year did {named} die?"], life[2])
+            sentence = sentence[: life.start()] + sentence[life.end() :]
+        born = None if life else _BORN.search(sentence)
+        if born:
+            named = sentence[: born.start()].strip()
+            add([f"In what year was {named} born?"], born[1])
+            sentence = sentence[: born.start()] + sentence[born.end() :]
+        definition = _DEFINITION.match(sentence)
+        if (
+            number == 0
+            and definition
+            and normalise(definition["subject"]).endswith(normalise(title))
+        ):
+            asked = "Who" if person else "What"
+            verb, article = sentence[len(definition["subject"]) :].split()[:2]
+            subject = re.sub(r"^The ", "the ", definition["subject"])
+            add([f"{asked} {verb} {subject}?"], f"{article} {definition['predicate']}")
+        for year in _YEAR.finditer(sentence):
+            before, after = sentence[: year.start()], sentence[year.end() :]
+            add(_questions(before, "what year", after), year[1])
+        for count in _COUNT.finditer(sentence):
+            if _YEAR.fullmatch(count["number"]):
+                continue
+            before, after = sentence[: count.start()], sentence[count.end() :]
+            phrase = f"{count['approx'] or ''}how many {count['things']}"
+            add(_questions(before, phrase, after), count["number"])
+        for start, end in _names(sentence, title):
+            name = sentence[start:end]
+            owner = _POSSESSIVE_NAME.match(name)
+            if owner or re.match(r"['\u2019]s\b", sentence[end:]):
+                before = re.sub(r"\b[Tt]he $", "", sentence[:start])
+                after = sentence[end:] if owner else sentence[end + 2 :]
+                add(_questions(before, "whose", after), owner[1] if owner else name)
+                continue
+            phrase, before = _name_phrase(sentence[:start], person and name == title)
+            add(_questions(before, phrase, sentence[end:]), name)
+    return list(pairs.values())
