@@ -3,11 +3,13 @@ alone and BM25 RAG (same 135M reader) answer, with the MEMORY trained on the ref
 (what a capable GENERATOR would write) and on the embedded GENERATOR's own pairs; and how those
 pairs score against the reference (coverage, groundedness, well-formedness).
 
-    python -m evals.bench.accuracy [--questions N] [--skip-gen] [--no-rules] [--work DIR]
+    python -m evals.bench.accuracy [--questions N] [--skip-gen] [--no-rules] [--budgets paper]
+                                   [--work DIR]
 
-Each half is a ``memo demo`` run (demo budgets: 2 sub-questions, 1 + 1 turns), so ``--work``
-reuses finished work. ``--no-rules`` turns off the graph's answer rules (support check, early
-end on a confirmed direct reply): the protocol as it was before them, for comparison."""
+Each half is a ``memo demo`` run (demo budgets: 2 sub-questions, 1 + 1 turns; ``--budgets
+paper``: 4 sub-questions, 7 + 8 turns), so ``--work`` reuses finished work. ``--no-rules``
+turns off the graph's answer rules (support check, early end on a confirmed direct reply): the
+protocol as it was before them, for comparison."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from evals.bench.common import print_result
 from evals.demo import DemoSettings, run_demo
 from evals.scoring import summarise
 from evals.synthesis_score import score_synthesis_dir
+from memo_graph.protocol import ProtocolContext
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "invented" / "reference_qa.jsonl"
 SYSTEMS = ("memory", "memo", "bm25")
@@ -33,9 +36,16 @@ def _means(rows: list[dict[str, Any]], system: str, kind: str | None = None) -> 
     return summarise(chosen)
 
 
-async def _half(work: Path, questions: int | None, pairs: Path | None, rules: bool) -> Any:
+async def _half(
+    work: Path, questions: int | None, pairs: Path | None, rules: bool, budgets: str
+) -> Any:
     protocol = {} if rules else {"check_support": False, "end_on_confirmed_reply": False}
     settings = DemoSettings(out=work, questions=questions, pairs=pairs, protocol=protocol)
+    if budgets == "paper":
+        paper = ProtocolContext()
+        settings.max_subquestions = paper.max_subquestions
+        settings.identification_turns = paper.identification_turns
+        settings.seeking_turns = paper.seeking_turns
     return await run_demo(settings, progress=print)
 
 
@@ -65,11 +75,16 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=None, help="First N of the 20.")
     parser.add_argument("--skip-gen", action="store_true", help="Reference pairs only.")
     parser.add_argument("--no-rules", action="store_true", help="Protocol without answer rules.")
+    parser.add_argument(
+        "--budgets", choices=("demo", "paper"), default="demo", help="The protocol's budgets."
+    )
     parser.add_argument("--work", type=Path, default=None, help="Reuse this directory.")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="memo-accuracy-"))
     started = time.perf_counter()
-    ref = asyncio.run(_half(work / "ref", args.questions, REFERENCE, not args.no_rules))
+    ref = asyncio.run(
+        _half(work / "ref", args.questions, REFERENCE, not args.no_rules, args.budgets)
+    )
     found = {f"ref_{k}": v for k, v in _report("ref", ref.evaluation.rows).items()}
     result: dict[str, Any] = {
         "ref_memory_f1": found["ref_memory_f1"],
@@ -83,7 +98,8 @@ def main() -> None:
             f"{found.get(f'ref_bm25_{kind}_f1')}"
         )
     if not args.skip_gen:
-        gen = asyncio.run(_half(work / "gen", args.questions, None, not args.no_rules))
+        rules = not args.no_rules
+        gen = asyncio.run(_half(work / "gen", args.questions, None, rules, args.budgets))
         gen_found = _report("gen", gen.evaluation.rows)
         synthesis = next(p.parent for p in (work / "gen").rglob("qa.jsonl"))
         scores = score_synthesis_dir(synthesis, REFERENCE)
@@ -101,6 +117,7 @@ def main() -> None:
         bm25_f1=found["ref_bm25_f1"],
         bm25_contain=found["ref_bm25_contain"],
         rules=not args.no_rules,
+        budgets=args.budgets,
         seconds=round(time.perf_counter() - started),
     )
     print_result("accuracy", result)

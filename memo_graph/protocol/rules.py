@@ -113,10 +113,17 @@ def confirmed_direct_reply(query: str, trail: Sequence[Exchange]) -> Exchange | 
     return direct if confirmed else None
 
 
-def _tersest(proposed: str, supporting: Sequence[Exchange]) -> str:
-    """The EXECUTIVE's answer, or a supporting reply that states all it says in fewer words
-    (a small EXECUTIVE repeats itself: "1895.1895.1895..." for the reply "1895.")."""
+def _in_memory_words(
+    proposed: str, supporting: Sequence[Exchange], confident: Sequence[Exchange]
+) -> str:
+    """The EXECUTIVE's answer, said in the fewest words: a supporting reply that states all
+    it says in fewer (a small EXECUTIVE repeats itself: "1895.1895.1895..." for the reply
+    "1895."); and where it says a word no confident reply says ("1911.9"), the supporting
+    reply that supports it most."""
     said = content_words(proposed)
+    stated = set().union(*(content_words(e["answer"]) for e in confident))
+    if said - stated:
+        return max(supporting, key=lambda e: support(proposed, e["answer"]))["answer"].strip()
     same = [e["answer"].strip() for e in supporting if said <= content_words(e["answer"])]
     return min([proposed, *same], key=len)
 
@@ -155,14 +162,12 @@ def decide_answer(query: str, proposed: str, trail: Sequence[Exchange]) -> tuple
     supporting = [
         e for e in confident if proposed and support(proposed, e["answer"]) >= SUPPORT_THRESHOLD
     ]
+    answer = _in_memory_words(proposed, supporting, confident) if supporting else ""
     if supporting and (direct is None or direct in supporting):
-        return _tersest(proposed, supporting), "executive: supported by a confident MEMORY reply"
+        return answer, "executive: supported by a confident MEMORY reply"
     chained = any(_outweighs_direct(e, confident) for e in supporting)
     if chained and confirmed_direct_reply(query, trail) is None:
-        return (
-            _tersest(proposed, supporting),
-            "executive: supported by a follow-up reply over the direct reply",
-        )
+        return answer, "executive: supported by a follow-up reply over the direct reply"
     if direct is not None:
         reason = "unsupported" if not supporting else "outweighed by the direct reply"
         return direct["answer"], f"memory: its direct reply (the executive's answer was {reason})"

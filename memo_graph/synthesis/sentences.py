@@ -140,8 +140,9 @@ def _question(before: str, phrase: str, after: str) -> str:
 
 
 def _name_phrase(before: str, person: bool) -> tuple[str, str]:
-    """The question phrase that replaces ``name`` and the text left before it: "which
-    cartographer" for "the cartographer <name>", else "who" or "what"."""
+    """The question phrase that replaces a name and the text left before it: "which
+    cartographer" for "the cartographer <name>", else "who" (or "whom" after "by") for a
+    person, "what" for anything else."""
     role = _ROLE_BEFORE.search(before)
     if role and not set(role[1].split()) & _FUNCTION_ROLES:
         return f"which {role[1]}", before[: role.start()]
@@ -172,6 +173,73 @@ def _names(sentence: str, title: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
+Asked = tuple[list[str], str]
+"""The questions that ask one fact, and its answer."""
+
+
+def _years_of_life(sentence: str) -> tuple[list[Asked], str]:
+    """Birth and death years of "Name (1871-1934) ..." or "Name (born 13 April 1998)", and
+    the sentence without them."""
+    life = _LIFE.search(sentence)
+    if life:
+        named = sentence[: life.start()].strip()
+        verb = "was" if " was " in sentence or " is " not in sentence else "is"
+        asked = [([f"In what year {verb} {named} born?"], life[1])]
+        asked.append(([f"In what year did {named} die?"], life[2]))
+        return asked, sentence[: life.start()] + sentence[life.end() :]
+    born = _BORN.search(sentence)
+    if born:
+        named = sentence[: born.start()].strip()
+        asked = [([f"In what year was {named} born?"], born[1])]
+        return asked, sentence[: born.start()] + sentence[born.end() :]
+    return [], sentence
+
+
+def _definition(sentence: str, title: str, person: bool) -> list[Asked]:
+    """ "Who was Orvane Tessaly?" => "a cartographer born in ..." from the defining sentence."""
+    definition = _DEFINITION.match(sentence)
+    if not (definition and normalise(definition["subject"]).endswith(normalise(title))):
+        return []
+    verb, article = sentence[len(definition["subject"]) :].split()[:2]
+    subject = re.sub(r"^The ", "the ", definition["subject"])
+    asked = "Who" if person else "What"
+    return [([f"{asked} {verb} {subject}?"], f"{article} {definition['predicate']}")]
+
+
+def _years(sentence: str) -> list[Asked]:
+    return [
+        (_questions(sentence[: y.start()], "what year", sentence[y.end() :]), y[1])
+        for y in _YEAR.finditer(sentence)
+    ]
+
+
+def _counts(sentence: str) -> list[Asked]:
+    asked = []
+    for count in _COUNT.finditer(sentence):
+        if not _YEAR.fullmatch(count["number"]):
+            phrase = f"{count['approx'] or ''}how many {count['things']}"
+            before, after = sentence[: count.start()], sentence[count.end() :]
+            asked.append((_questions(before, phrase, after), count["number"]))
+    return asked
+
+
+def _names_asked(sentence: str, title: str, person: bool) -> list[Asked]:
+    """Each name asked in place: "whose" for an owner ("Pellmarsh's clock tower"), "which
+    <role>" for "the <role> <name>", else "who" or "what"."""
+    asked = []
+    for start, end in _names(sentence, title):
+        name = sentence[start:end]
+        owner = _POSSESSIVE_NAME.match(name)
+        if owner or re.match(r"['\u2019]s\b", sentence[end:]):
+            before = re.sub(r"\b[Tt]he $", "", sentence[:start])
+            after = sentence[end:] if owner else sentence[end + 2 :]
+            asked.append((_questions(before, "whose", after), owner[1] if owner else name))
+            continue
+        phrase, before = _name_phrase(sentence[:start], person and name == title)
+        asked.append((_questions(before, phrase, sentence[end:]), name))
+    return asked
+
+
 def sentence_pairs(title: str, text: str, exclude: Sequence[str] = ()) -> list[SentencePair]:
     """Pairs from every sentence of ``text`` (a chunk of the document ``title``), except those
     that hold one of ``exclude`` (instructions the text gives its reader: a rule cannot tell
@@ -183,63 +251,22 @@ def sentence_pairs(title: str, text: str, exclude: Sequence[str] = ()) -> list[S
     nouns = subject_nouns(title, sentences[0])
     person = _is_person(title, text)
     pairs: dict[tuple[str, str], SentencePair] = {}
-
     facts = 0
-
-    def add(questions: list[str], answer: str) -> None:
-        nonlocal facts
-        answer = answer.strip(" ,.")
-        facts += 1
-        for question in questions:
-            if answer and normalise(answer) not in normalise(question):
-                key = (normalise(question), normalise(answer))
-                pairs.setdefault(key, SentencePair(question, answer, facts))
-
     for number, raw in enumerate(sentences):
         sentence = raw if number == 0 else resolve(raw, title, nouns, person)
         if len(sentence.split()) < MIN_WORDS or sentence.endswith(":"):
             continue
         if any(part in normalise(raw) for part in excluded):
             continue
-        life = _LIFE.search(sentence)
-        if life:
-            named = sentence[: life.start()].strip()
-            verb = "was" if " was " in sentence or " is " not in sentence else "is"
-            add([f"In what year {verb} {named} born?"], life[1])
-            add([f"In what year did {named} die?"], life[2])
-            sentence = sentence[: life.start()] + sentence[life.end() :]
-        born = None if life else _BORN.search(sentence)
-        if born:
-            named = sentence[: born.start()].strip()
-            add([f"In what year was {named} born?"], born[1])
-            sentence = sentence[: born.start()] + sentence[born.end() :]
-        definition = _DEFINITION.match(sentence)
-        if (
-            number == 0
-            and definition
-            and normalise(definition["subject"]).endswith(normalise(title))
-        ):
-            asked = "Who" if person else "What"
-            verb, article = sentence[len(definition["subject"]) :].split()[:2]
-            subject = re.sub(r"^The ", "the ", definition["subject"])
-            add([f"{asked} {verb} {subject}?"], f"{article} {definition['predicate']}")
-        for year in _YEAR.finditer(sentence):
-            before, after = sentence[: year.start()], sentence[year.end() :]
-            add(_questions(before, "what year", after), year[1])
-        for count in _COUNT.finditer(sentence):
-            if _YEAR.fullmatch(count["number"]):
-                continue
-            before, after = sentence[: count.start()], sentence[count.end() :]
-            phrase = f"{count['approx'] or ''}how many {count['things']}"
-            add(_questions(before, phrase, after), count["number"])
-        for start, end in _names(sentence, title):
-            name = sentence[start:end]
-            owner = _POSSESSIVE_NAME.match(name)
-            if owner or re.match(r"['\u2019]s\b", sentence[end:]):
-                before = re.sub(r"\b[Tt]he $", "", sentence[:start])
-                after = sentence[end:] if owner else sentence[end + 2 :]
-                add(_questions(before, "whose", after), owner[1] if owner else name)
-                continue
-            phrase, before = _name_phrase(sentence[:start], person and name == title)
-            add(_questions(before, phrase, sentence[end:]), name)
+        asked, sentence = _years_of_life(sentence)
+        if number == 0:
+            asked += _definition(sentence, title, person)
+        asked += _years(sentence) + _counts(sentence) + _names_asked(sentence, title, person)
+        for questions, answer in asked:
+            answer = answer.strip(" ,.")
+            facts += 1
+            for question in questions:
+                if answer and normalise(answer) not in normalise(question):
+                    key = (normalise(question), normalise(answer))
+                    pairs.setdefault(key, SentencePair(question, answer, facts))
     return list(pairs.values())

@@ -244,6 +244,10 @@ def test_a_supported_answer_is_said_in_the_fewest_words() -> None:
     assert decide_answer(QUERY, "1895.1895.1895.1895.1895.", trail)[0] == "1895."
     assert decide_answer(QUERY, "1895", trail)[0] == "1895"
     assert decide_answer(QUERY, "The answer is 1895. The answer is 1895.", trail)[0] == "1895."
+    # A word that no reply says is the EXECUTIVE's own: the reply it leans on stands instead.
+    assert decide_answer(QUERY, "1895.9", trail)[0] == "1895."
+    said = [exchange(QUERY, "In 1895, in Lornhaven.")]
+    assert decide_answer(QUERY, "1895, in old Lornhaven", said)[0] == "In 1895, in Lornhaven."
 
 
 def test_a_memory_reply_is_given_as_its_answer_phrase() -> None:
