@@ -33,9 +33,12 @@ _NUMBER_WORDS = (  # noqa: SIM905
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
     "ninety hundred"
 ).split()
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_UNITS = "one|two|three|four|five|six|seven|eight|nine"
+_NUMBER = rf"\d+(?:,\d{{3}})*|(?:{_TENS})-(?:{_UNITS})|{'|'.join(_NUMBER_WORDS)}"
 _COUNT = re.compile(
     r"\b(?P<approx>(?:about|around|over|nearly|some) )?"
-    rf"(?P<number>\d+(?:,\d{{3}})*|{'|'.join(_NUMBER_WORDS)}) (?P<things>(?:[a-z-]+ )?[a-z-]+s)\b"
+    rf"(?P<number>{_NUMBER}) (?P<things>(?:[a-z-]+ )?[a-z-]+s)\b"
 )
 _NAME_WORD = r"[A-Z][\w'\u2019-]*"
 _NAME = re.compile(rf"{_NAME_WORD}(?:(?: (?:of|the|de|del|von|van|la|le|and))* {_NAME_WORD})*")
@@ -219,7 +222,9 @@ def _counts(sentence: str) -> list[Asked]:
         if not _YEAR.fullmatch(count["number"]):
             phrase = f"{count['approx'] or ''}how many {count['things']}"
             before, after = sentence[: count.start()], sentence[count.end() :]
-            asked.append((_questions(before, phrase, after), count["number"]))
+            # The count with what it counts: "14 islands", "nineteen miles".
+            answer = f"{count['number']} {count['things']}"
+            asked.append((_questions(before, phrase, after), answer))
     return asked
 
 

@@ -72,7 +72,11 @@ def test_names_years_and_counts_are_asked_in_place() -> None:
     pairs = sentence_pairs("Maret Quell", MARET)
     year = _asked(pairs, "1890")
     assert year and year[0].startswith("In what year Maret Quell opened a workshop")
-    assert any("how many apprentices" in q for q in _asked(pairs, "nine"))
+    assert any("how many apprentices" in q for q in _asked(pairs, "nine apprentices"))
+    counted = sentence_pairs("Tarn", "The Tarn light is visible for twenty-six miles at sea.")
+    assert "The Tarn light is visible for how many miles at sea?" in _asked(
+        counted, "twenty-six miles"
+    )
     assert any(q.startswith("Maret Quell's best known work is") for q in pairs_of(pairs))
     bridge = sentence_pairs("Orsk", ORSK)
     assert "Orsk's bridge was designed by which engineer?" in _asked(bridge, "Tobin Vash")
