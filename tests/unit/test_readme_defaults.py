@@ -13,7 +13,7 @@ from memo_graph.memory.backend import MemoryBackend
 from memo_graph.models.engine import LocalEngine
 from memo_graph.models.local_chat import LocalChatModel
 from memo_graph.protocol.context import ProtocolContext
-from memo_graph.synthesis.quality import GROUNDED_SHARE
+from memo_graph.synthesis.quality import GROUNDED_SHARE, KEPT_SHARE
 from memo_graph.synthesis.state import SynthesisContext
 from memo_training import config as training
 from memo_training.config import PRESETS, TrainConfig
@@ -55,6 +55,8 @@ def _phrases() -> list[str]:
         f"`{training.MERGE_METHOD}` (default, rho {training.MERGE_DENSITY})",
         f"Output `{training.MERGE_OUTPUT}` (default)",
         f"the budget ({protocol.identification_turns} turns)",
+        f"`memory_query_temperature`, {protocol.memory_query_temperature:g})",
+        f"keeps {round(KEPT_SHARE * 100)}% of the question's content words",
         f'a question that got {protocol.dead_end_after} "I don\'t know"',
         f'demoted after {protocol.demote_after} targeted "I don\'t know", dropped after '
         f"{protocol.drop_after}",
