@@ -86,11 +86,15 @@ _ASKING = frozenset(
 def is_question(text: str) -> bool:
     """Whether ``text`` asks something: it ends with a question mark or opens as a request
     does. Fragments ("1871-1934"), paths and lists of numbers do not."""
+    if text.rstrip().endswith(("?", "\uff1f")):  # any script: a question mark asks
+        return bool(text.strip(" ?\uff1f"))
     words = normalise(text).split()
-    return bool(words) and (text.rstrip().endswith("?") or words[0] in _ASKING)
+    return bool(words) and words[0] in _ASKING
 
 
-_CLAUSE_END = re.compile(r"[,;:]|\.(?:\s|$)| - ")
+# Where a reply's answer phrase ends: a comma (not one inside "1,200"), a semicolon, a colon
+# (not one inside "10:30"), a full stop (not one after "Dr" or "St"), or a dash.
+_CLAUSE_END = re.compile(r",(?!\d{3}\b)|;|:(?!\d)|(?<!\b[A-Z][a-z])(?<!\b[A-Z])\.(?:\s|$)| - ")
 
 
 # "Orvane Tessaly, Ilsabet Marrow and Brisca Holloway.": a list is one answer phrase.

@@ -119,11 +119,16 @@ def _in_memory_words(
     """The EXECUTIVE's answer, said in the fewest words: a supporting reply that states all
     it says in fewer (a small EXECUTIVE repeats itself: "1895.1895.1895..." for the reply
     "1895."); and where it says a word no confident reply says ("1911.9"), the supporting
-    reply that supports it most."""
+    reply that says nothing beyond it, if there is one."""
     said = content_words(proposed)
     stated = set().union(*(content_words(e["answer"]) for e in confident))
     if said - stated:
-        return max(supporting, key=lambda e: support(proposed, e["answer"]))["answer"].strip()
+        # Only a reply that says nothing beyond the answer may stand in for it: one that
+        # says more ("In 1901, three years after") answers something else.
+        within = [e for e in supporting if content_words(e["answer"]) <= said]
+        if not within:
+            return proposed
+        return max(within, key=lambda e: support(proposed, e["answer"]))["answer"].strip()
     same = [e["answer"].strip() for e in supporting if said <= content_words(e["answer"])]
     return min([proposed, *same], key=len)
 

@@ -23,11 +23,20 @@ GENERATOR = "rules:sentences"
 """The provenance of these pairs, in place of a GENERATOR spec."""
 MIN_WORDS = 6
 """Shorter sentences (headings, list items) carry no fact worth a question."""
+MAX_NAME_WORDS = 8
+"""Longest name a lifespan "Name (1871-1934)" may follow."""
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+# A sentence ends at . ! or ?, but not after a title or an abbreviation ("Dr. Marrow").
+_TITLES = ("Dr", "Mr", "Ms", "St", "Jr", "Sr", "Mt", "Mrs")
+_ABBREVIATIONS = "".join(rf"(?<!\b{a}\.)" for a in _TITLES)
+_SENTENCE_END = re.compile(rf"(?<=[.!?]){_ABBREVIATIONS}\s+(?=[A-Z0-9\"'(])")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_LIFE = re.compile(r"\s*\((?:born\s+)?[^()]*?\b(\d{3,4})\s*[-\u2013\u2014]\s*[^()]*?\b(\d{3,4})\)")
-_BORN = re.compile(r"\s*\(\s*born\s+[^()]*?\b(\d{4})\)")
+# "(1871-1934)", "( 24 May 1900 - 31 October 1984)", "(born 13 April 1998)": bounded, so an
+# unclosed parenthesis costs little.
+_LIFE = re.compile(
+    r"\s*\((?:born\s+)?[^()]{0,40}?\b(\d{3,4})\s*[-\u2013\u2014]\s*[^()]{0,40}?\b(\d{3,4})\)"
+)
+_BORN = re.compile(r"\s*\(\s*born\s+[^()]{0,40}?\b(\d{4})\)")
 _NUMBER_WORDS = (  # noqa: SIM905
     "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
@@ -38,10 +47,14 @@ _UNITS = "one|two|three|four|five|six|seven|eight|nine"
 _NUMBER = rf"\d+(?:,\d{{3}})*|(?:{_TENS})-(?:{_UNITS})|{'|'.join(_NUMBER_WORDS)}"
 _COUNT = re.compile(
     r"\b(?P<approx>(?:about|around|over|nearly|some) )?"
-    rf"(?P<number>{_NUMBER}) (?P<things>(?:[a-z-]+ )?[a-z-]+s)\b"
+    rf"(?P<number>{_NUMBER}) (?P<things>(?:[a-z-]+ )?(?:[a-z-]+s|people|men|women|children|feet))\b"
 )
-_NAME_WORD = r"[A-Z][\w'\u2019-]*"
-_NAME = re.compile(rf"{_NAME_WORD}(?:(?: (?:of|the|de|del|von|van|la|le|and))* {_NAME_WORD})*")
+_CAPITAL = "A-Z\u00c0-\u00d6\u00d8-\u00de"  # Latin-1 capitals too: "\u00c9mile", "\u00d8rsted"
+_NAME_WORD = rf"[{_CAPITAL}][\w'\u2019-]*"
+_NAME = re.compile(
+    rf"(?:(?:{'|'.join(_TITLES)})\. )?{_NAME_WORD}"
+    rf"(?:(?: (?:of|the|de|del|von|van|la|le|and))* {_NAME_WORD})*"
+)
 # Capitalised only because they open a sentence, or not names at all.
 _NOT_NAMES = frozenset(
     "a an the in on at as by for from of to after before during since until while with he "  # noqa: SIM905
@@ -55,7 +68,8 @@ _OPENING_NOT_NAME = re.compile(r"^[A-Z][a-z]+(?:ed|ing|ly)$")
 _ROLE_BEFORE = re.compile(r"\b[Tt]he ((?:[a-z-]+ ){0,2}[a-z-]+)(?: of)? $")
 # Words that make "the <words> <name>" something other than a role or kind of the name.
 _FUNCTION_ROLES = frozenset(
-    "of the a an and or in on at to by for from with is was are were has had have".split()  # noqa: SIM905
+    "of the a an and or in on at to by for from with is was are were has had have near over "  # noqa: SIM905
+    "into under onto across about after before said says told near behind beside".split()
 )
 _DEFINITION = re.compile(r"^(?P<subject>.+?) (?:is|was|are|were) (?:a|an|the) (?P<predicate>.+)$")
 _HEAD_END = re.compile(
@@ -98,26 +112,45 @@ def subject_nouns(title: str, first_sentence: str) -> set[str]:
     return nouns - _NOT_NAMES
 
 
+_OPENING = re.compile(
+    r"(?i)^(?:in|as|on|at|after|before|during|from|by|with|for|until|since|when) "
+)
+
+
+def _opens(text: str) -> bool:
+    """Whether ``text`` (what comes before a pronoun) only opens the sentence: no name in it,
+    and no noun phrase unless inside an opening phrase ("In 1921 she", "As a young man he";
+    not "His wife said she", "The mayor said he", "The river burst its")."""
+    if _names(text, ""):
+        return False
+    return bool(_OPENING.match(text)) or not re.search(r"(?i)\b(?:the|a|an|his|her|its)\s", text)
+
+
 def resolve(sentence: str, title: str, nouns: set[str], person: bool) -> str:
     """The sentence with references to the document's subject replaced by its title: its
-    first subject pronoun ("he" for a person, "it" otherwise), possessives ("his", "its"; "her"
-    only opening the sentence, where it cannot be an object) and "the <noun>" for the nouns
-    the text calls it by."""
+    first subject pronoun ("he" for a person, "it" otherwise) and possessives ("his", "its")
+    when nothing before them could be what they stand for, "Her" opening it, and "the
+    <noun>" for the nouns the text calls its subject by."""
     if not title or title.lower() in sentence.lower():
         return sentence
     subject, possessive = _PRONOUNS[person]
-    sentence = re.sub(rf"(?i)\b(?:{subject})\b(?= [a-z])", title, sentence, count=1)
-    sentence = re.sub(rf"(?i)\b(?:{possessive})\b(?= [a-z])", f"{title}'s", sentence)
+    owner = f"{title}'s"
+    first = re.search(rf"(?i)\b(?:{subject})\b(?= [a-z])", sentence)
+    if first and _opens(sentence[: first.start()]):
+        sentence = sentence[: first.start()] + title + sentence[first.end() :]
+    found = re.search(rf"(?i)\b(?:{possessive})\b(?= [a-z])", sentence)
+    if found and _opens(sentence[: found.start()]):
+        sentence = sentence[: found.start()] + owner + sentence[found.end() :]
     if person:
-        sentence = re.sub(r"^Her\b", f"{title}'s", sentence)
+        sentence = re.sub(r"^Her\b", lambda _: owner, sentence)
     # "the islands" -> "the Drennic Islands", but "the town" -> "Pellmarsh".
     named = f"the {title}" if title.endswith("s") and not title.startswith("The ") else title
     for noun in sorted(nouns, key=len, reverse=True):
-        sentence = re.sub(rf"\b[Tt]he {re.escape(noun)}\b(?! of)", named, sentence)
+        sentence = re.sub(rf"\b[Tt]he {re.escape(noun)}\b(?! of)", lambda _: named, sentence)
     return sentence[:1].upper() + sentence[1:]
 
 
-_CLAUSE_END = re.compile(r"[,;(]| (?:and|but|which|who|whose|where|while|when) ")
+_CLAUSE_END = re.compile(r",(?!\d)|[;(]| (?:and|but|which|who|whose|where|while|when) ")
 
 
 def _questions(before: str, phrase: str, after: str) -> list[str]:
@@ -180,19 +213,24 @@ Asked = tuple[list[str], str]
 """The questions that ask one fact, and its answer."""
 
 
+def _is_name(text: str) -> bool:
+    """A short name that opens the sentence, not a clause ("The war", "In 1914 the mill")."""
+    return 0 < len(text.split()) <= MAX_NAME_WORDS and text[:1].isupper()
+
+
 def _years_of_life(sentence: str) -> tuple[list[Asked], str]:
     """Birth and death years of "Name (1871-1934) ..." or "Name (born 13 April 1998)", and
     the sentence without them."""
     life = _LIFE.search(sentence)
-    if life:
-        named = sentence[: life.start()].strip()
+    named = sentence[: life.start()].strip() if life else ""
+    if life and _is_name(named) and _YEAR.fullmatch(life[1]) and _YEAR.fullmatch(life[2]):
         verb = "was" if " was " in sentence or " is " not in sentence else "is"
         asked = [([f"In what year {verb} {named} born?"], life[1])]
         asked.append(([f"In what year did {named} die?"], life[2]))
         return asked, sentence[: life.start()] + sentence[life.end() :]
     born = _BORN.search(sentence)
-    if born:
-        named = sentence[: born.start()].strip()
+    named = sentence[: born.start()].strip() if born else ""
+    if born and _is_name(named):
         asked = [([f"In what year was {named} born?"], born[1])]
         return asked, sentence[: born.start()] + sentence[born.end() :]
     return [], sentence
@@ -263,8 +301,9 @@ def sentence_pairs(title: str, text: str, exclude: Sequence[str] = ()) -> list[S
             continue
         if any(part in normalise(raw) for part in excluded):
             continue
-        asked, sentence = _years_of_life(sentence)
-        if number == 0:
+        asked: list[Asked] = []
+        if number == 0:  # "Name (1871-1934) was ...": the document opens with its subject
+            asked, sentence = _years_of_life(sentence)
             asked += _definition(sentence, title, person)
         asked += _years(sentence) + _counts(sentence) + _names_asked(sentence, title, person)
         for questions, answer in asked:

@@ -167,6 +167,7 @@ async def extract(
         pairs.extend(
             make_pair(qa, "extraction", *where, generator.spec)
             for qa in await _rephrase(generator, read, stats)
+            if not _follows(qa, instructions, stats)
         )
     stats.items_out = len(pairs)
     return pairs, stats

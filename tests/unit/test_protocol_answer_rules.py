@@ -12,7 +12,7 @@ from memo_graph.memory import MemoryBackend
 from memo_graph.protocol import ProtocolContext, build_protocol
 from memo_graph.protocol.rules import answer_phrase, decide_answer, grounding_questions
 from memo_graph.protocol.state import Exchange
-from memo_graph.text import core, support
+from memo_graph.text import core, is_question, support
 from tests.scripted import ScriptedChatModel, by_schema
 
 QUERY = "Where was the cartographer of the Drennic Islands born?"
@@ -246,6 +246,9 @@ def test_a_supported_answer_is_said_in_the_fewest_words() -> None:
     assert decide_answer(QUERY, "The answer is 1895. The answer is 1895.", trail)[0] == "1895."
     # A word that no reply says is the EXECUTIVE's own: the reply it leans on stands instead.
     assert decide_answer(QUERY, "1895.9", trail)[0] == "1895."
+    # ... unless every reply says more than it: then it answers something of its own.
+    years = [exchange(QUERY, "In 1901, three years after the founding.")]
+    assert decide_answer(QUERY, "3 years", years)[0] == "3 years"
     said = [exchange(QUERY, "In 1895, in Lornhaven.")]
     assert decide_answer(QUERY, "1895, in old Lornhaven", said)[0] == "In 1895, in Lornhaven."
 
@@ -258,3 +261,17 @@ def test_a_memory_reply_is_given_as_its_answer_phrase() -> None:
     assert answer_phrase(listed, trail) == (listed.rstrip("."), listed)  # a list stays whole
     # The EXECUTIVE's own words are its answer as they stand.
     assert answer_phrase("Pellmarsh, on the Amlet", trail) == ("Pellmarsh, on the Amlet", "")
+
+
+def test_an_answer_phrase_keeps_numbers_and_titles_whole() -> None:
+    for reply, phrase in [
+        ("1,200 people, most of them fishers.", "1,200 people"),
+        ("10:30 in the morning.", "10:30 in the morning"),
+        ("Dr. Orvane Tessaly, the founder.", "Dr. Orvane Tessaly"),
+    ]:
+        assert core(reply) == phrase
+
+
+def test_a_question_mark_asks_in_any_script() -> None:
+    assert is_question("\u8c01\u521b\u7acb\u4e86\u5b83\uff1f")
+    assert not is_question("?") and not is_question("./home/x/1994")

@@ -206,3 +206,31 @@ def test_the_plan_counts_one_rephrasing_per_fact(tmp_path: Path) -> None:
         str(corpus), SynthesisContext(chunk_unit="words", sentence_pairs=True)
     )
     assert with_pairs.calls["extraction"] == plain.calls["extraction"] + facts
+
+
+@pytest.mark.parametrize(
+    ("sentence", "wrong"),
+    [
+        ("His wife Ilsabet Vane said she drew the chart in 1900.", "Maret Quell drew"),
+        ("The mayor said he would pay for the new kiln in 1902.", "said Maret Quell"),
+    ],
+)
+def test_a_pronoun_after_another_noun_is_left_alone(sentence: str, wrong: str) -> None:
+    pairs = sentence_pairs("Maret Quell", f"{MARET} {sentence}")
+    assert not any(wrong in p.question for p in pairs)
+
+
+def test_odd_text_gives_sound_pairs_or_none() -> None:
+    # A title that is no regular expression, a range that is no lifespan, an abbreviation,
+    # a count with a thousands comma, a name with an accent, an unclosed parenthesis.
+    assert _asked(sentence_pairs("AC\\DC", "AC\\DC is a band from Sydney, formed in 1973."), "1973")
+    war = sentence_pairs("Orsk", "Orsk is a hill town. The war (1914-1918) closed its mill.")
+    assert not any("born" in p.question for p in war)
+    doctor = sentence_pairs("Orsk", "Orsk is a hill town. Its bridge was paid for by Dr. Ada Vane.")
+    assert "Dr. Ada Vane" in [p.answer for p in doctor]
+    crowd = sentence_pairs("Orsk", "Orsk is a hill town. It has about 1,200 people in winter.")
+    assert "Orsk has about how many people in winter?" in _asked(crowd, "1,200 people")
+    accented = sentence_pairs("Orsk", "Orsk is a hill town whose bridge \u00c9mile Varn built.")
+    assert "\u00c9mile Varn" in [p.answer for p in accented]
+    unclosed = "X (" + "1-2 " * 3000  # quadratic before the lifespan pattern was bounded
+    assert {p.answer for p in sentence_pairs("X", unclosed)} <= {"X"}
