@@ -150,10 +150,6 @@ def _replied(reply: str, answer: str) -> str:
     return f"The MEMORY replied {reply!r}. " if reply and reply != answer else ""
 
 
-async def _nothing_asked() -> tuple[list[Exchange], Cost]:
-    return [], Cost()
-
-
 CONFIRMED_DIRECT = "memory: its direct reply, confirmed by another reply (run ended early)"
 
 
@@ -190,6 +186,8 @@ class ProtocolNodes:
         target: str = "",
         temperature: float | None = None,
     ) -> tuple[list[Exchange], Cost]:
+        if not questions:
+            return [], Cost()
         if temperature is None:
             temperature = {
                 "grounding": context.memory_grounding_temperature,
@@ -274,9 +272,7 @@ class ProtocolNodes:
                 questions[:1],
                 temperature=context.memory_query_temperature,
             ),
-            self._ask_memory(context, runtime, "grounding", questions[1:])
-            if questions[1:]
-            else _nothing_asked(),
+            self._ask_memory(context, runtime, "grounding", questions[1:]),
         )
         exchanges = [*direct, *others]
         spent = [
