@@ -131,8 +131,8 @@ class Generator:
         shown before ``user``: what a small GENERATOR follows best. A transport error
         propagates, so the node's retry policy can try again."""
         turns = [("system", system)]
-        for request, reply in examples:
-            turns += [("user", request), ("assistant", reply)]
+        for request, example_reply in examples:
+            turns += [("user", request), ("assistant", example_reply)]
         turns.append(("user", user))
         key = call_key(f"{self.spec}|{self.settings}", schema.__name__, turns)
         cached = await asyncio.to_thread(self.cache.get, key)

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.integration
 SYSTEMS = ["memo", "bm25", "dense", "closed_book", "oracle"]
 
 
+@pytest.mark.heavy(minutes=4)
 def test_memo_eval_runs_every_system_and_metric(tmp_path) -> None:
     out = tmp_path / "report"
     command = [

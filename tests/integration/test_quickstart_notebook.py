@@ -32,6 +32,7 @@ def test_notebook_is_committed_with_outputs_cleared() -> None:
             assert cell.outputs == [] and cell.execution_count is None
 
 
+@pytest.mark.heavy(minutes=4)
 def test_quickstart_runs_the_whole_flow(tmp_path: Path) -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
