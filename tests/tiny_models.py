@@ -22,7 +22,17 @@ GEMMA3_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
 )
-FAMILIES = ("llama", "qwen2", "gemma3")
+# LFM2's own template: a start-of-text token, then ChatML turns (its eos is <|im_end|>).
+LFM2_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+FAMILIES = ("llama", "qwen2", "gemma3", "lfm2")
+# The hybrid's layers, in LFM2's order: short convolutions with attention among them.
+LFM2_LAYER_TYPES = ("conv", "full_attention", "conv")
 
 
 # The tokens a terse model prefers, most preferred first: it ends a free reply at once, and
@@ -69,6 +79,8 @@ def build_tiny_model(family: str, target: Path, seed: int = 0, terse: bool = Fal
         config = Gemma3TextConfig(
             vocab_size=len(tokenizer), head_dim=16, sliding_window=64, **sizes
         )
+    elif family == "lfm2":
+        config = _tiny_lfm2_config(tokenizer, sizes)
     else:
         raise ValueError(family)
     if terse and family != "llama":
@@ -84,6 +96,28 @@ def build_tiny_model(family: str, target: Path, seed: int = 0, terse: bool = Fal
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
+
+
+def _tiny_lfm2_config(tokenizer: Any, sizes: dict[str, Any]) -> Any:
+    """LFM2's tokens and template on the SmolLM2 tokenizer, and a 3-layer conv/attention hybrid
+    with LFM2's 3-wide convolution cache. Its weights are drawn ten times wider than
+    transformers' default: a convolution block multiplies three projections of its input, so
+    at the default scale a zeroed convolution state moves the logits by under 1e-3 and a wrong
+    state would never show in a reply."""
+    from transformers import Lfm2Config
+
+    tokenizer.add_special_tokens(
+        {"bos_token": "<|startoftext|>", "pad_token": "<|pad|>", "eos_token": "<|im_end|>"}
+    )
+    tokenizer.chat_template = LFM2_TEMPLATE
+    return Lfm2Config(
+        vocab_size=len(tokenizer),
+        initializer_range=0.2,
+        layer_types=list(LFM2_LAYER_TYPES),
+        conv_L_cache=3,
+        block_auto_adjust_ff_dim=False,
+        **{**sizes, "num_hidden_layers": len(LFM2_LAYER_TYPES)},
+    )
 
 
 def _prefer_ending(model: Any, tokenizer: Any) -> None:

@@ -32,6 +32,9 @@ from memo_graph.models.batch import (
     Row,
     cache_is_mergeable,
     pad_prompts_left,
+    prompt_cache,
+    prompt_states,
+    start_decoding,
 )
 from memo_graph.models.cpu_linear import pack_linear_layers
 from memo_graph.models.detokenize import ReplyText
@@ -73,7 +76,7 @@ class LocalEngine:
         max_batch_size: int = 16,
         prefix_cache_bytes: int = 512 * 2**20,
     ) -> None:
-        from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.weights = weights
         self.device = torch.device(device) if device else _default_device()
@@ -105,8 +108,8 @@ class LocalEngine:
         # batching; benchmarks compare the two).
         self.continuous_batching = True
         # Rows can join a running batch, and reuse cached prompt prefixes, only where every
-        # layer keeps all its past states (no sliding window).
-        self.rows_can_join = cache_is_mergeable(DynamicCache(config=self.model.config))
+        # layer keeps all its past states or a short convolution's state (no sliding window).
+        self.rows_can_join = cache_is_mergeable(self.model.config)
         self.prefix_cache = PrefixCache(max_bytes=prefix_cache_bytes)
         self._scheduler = Scheduler(self)
 
@@ -226,13 +229,9 @@ class LocalEngine:
         return output.logits[:, -1, :].float()  # type: ignore[no-any-return]
 
     def _prefill_one(self, row: Row) -> Batch:
-        from transformers import DynamicCache
-
         prompt = row.request.prompt_ids
         reused, states = self.prefix_cache.longest_prefix(row.adapter_name, prompt)
-        cache: Any = DynamicCache(config=self.model.config)
-        for layer_index, (keys, values) in enumerate(states):
-            cache.update(keys, values, layer_index)
+        cache = prompt_cache(self.model.config, states)
         new_ids = torch.tensor([prompt[reused:]], dtype=torch.long, device=self.device)
         attention = torch.ones((1, len(prompt)), dtype=torch.long, device=self.device)
         positions = torch.arange(reused, len(prompt), device=self.device).view(1, -1)
@@ -244,9 +243,8 @@ class LocalEngine:
             position_ids=positions,
             cache=cache,
         )
-        self.prefix_cache.store(
-            row.adapter_name, prompt, [(layer.keys, layer.values) for layer in cache.layers]
-        )
+        self.prefix_cache.store(row.adapter_name, prompt, prompt_states(cache))
+        start_decoding(cache)
         self._take_tokens(batch, logits, fed=False)
         return batch
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import torch
 
-LayerStates = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (1, H, T, D)
+# Per layer, tensors with the prompt's positions on dim 2: keys and values (1, H, T, D) of an
+# attention layer, or the inputs (1, C, T) of a short convolution (LFM2).
+LayerStates = list[tuple[torch.Tensor, ...]]
 
 
 @dataclass
@@ -53,12 +55,12 @@ class PrefixCache:
         self._entries.move_to_end(best_key)
         states = self._entries[best_key].states
         self.reused_tokens += best_length
-        return best_length, [(k[:, :, :best_length], v[:, :, :best_length]) for k, v in states]
+        return best_length, [tuple(t[:, :, :best_length] for t in layer) for layer in states]
 
     def store(self, adapter_name: str, token_ids: list[int], states: LayerStates) -> None:
         """Keep the states of a prompt that was just read; entries it extends are dropped."""
         tokens = torch.tensor(token_ids, dtype=torch.long)
-        nbytes = sum(k.nbytes + v.nbytes for k, v in states)
+        nbytes = sum(t.nbytes for layer in states for t in layer)
         if nbytes > self.max_bytes:
             return
         for key, entry in list(self._entries.items()):

@@ -56,8 +56,8 @@ def _join_mid_decode(engine: LocalEngine) -> list[str]:
 
 def test_requests_join_a_running_batch(tiny_family_dir: Path) -> None:
     finished = _join_mid_decode(LocalChatModel(model=str(tiny_family_dir)).engine)
-    # Joined rows end before the long one; gemma3's sliding-window cache cannot take rows
-    # mid-flight, so there they wait for it to end.
+    # Joined rows end before the long one (lfm2's convolution states join as well); gemma3's
+    # sliding-window cache cannot take rows mid-flight, so there they wait for it to end.
     expected_place = 0 if "gemma3" in tiny_family_dir.name else 2
     assert finished.index("running") == expected_place, finished
 

@@ -1,4 +1,4 @@
-"""SFT of tiny random models of three families: answer-only labels, artifacts, bad input."""
+"""SFT of tiny random models of four families: answer-only labels, artifacts, bad input."""
 
 from __future__ import annotations
 
