@@ -19,6 +19,7 @@ from memo_graph.models.weights import (
     ResolvedWeights,
     hub_id,
     local_source,
+    packaged_model,
     resolve_weights,
 )
 from memo_training.artifact import (
@@ -62,6 +63,8 @@ def normalise_base_spec(base: str) -> tuple[str, ResolvedWeights]:
     repo_id = hub_id(path) if path is not None else None
     if path is None:
         spec = "local"
+    elif packaged_model(path) is not None:  # a name, valid on any machine with the package
+        spec = f"local:{path}"
     elif repo_id is not None:  # its name travels, not this machine's cache path
         spec = f"{HUB_PREFIX}{repo_id}"
     else:

