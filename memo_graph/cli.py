@@ -12,7 +12,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from memo_graph.cli_library import add, forget, library_app, update
 from memo_graph.cli_support import (
+    BASE_HELP,
     console,
     errors_as_one_line,
     given,
@@ -81,9 +83,7 @@ def chat(
 def train(
     dataset: Annotated[Path, typer.Argument(help="QA dataset: a saved HF dataset or .jsonl.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the memory artifact.")],
-    base: Annotated[
-        str, typer.Option(help="Base model: local, local:PATH or a Hub id (hf:ORG/NAME).")
-    ] = "local",
+    base: Annotated[str, typer.Option(help=BASE_HELP)] = "local",
     full: Annotated[bool, typer.Option("--full/--lora", help="Full SFT instead of LoRA.")] = False,
     preset: Annotated[
         str | None, typer.Option(help="lora-small, lora-large or full (the paper's values).")
@@ -435,6 +435,10 @@ def ask(
     if out.get("entity"):
         state = "confirmed" if out.get("identified") else "best candidate"
         say("[bold]entity:[/] {} ({})", out["entity"], state)
+    if out.get("sources"):
+        say("[bold]sources:[/] {}", "; ".join(out["sources"]))
+    if out.get("unverified_sources"):
+        say("[yellow]cited, not in the library:[/] {}", "; ".join(out["unverified_sources"]))
     for error in out.get("errors", []):
         say("[yellow]note:[/] {}", error)
     cost = out.get("cost", {})
@@ -456,6 +460,11 @@ def _print_exchange(exchange: dict[str, Any]) -> None:
     style = "green" if exchange["confident"] else "red"
     say("[dim]{}[/]  [bold]Q:[/] {}", stage, exchange["question"])
     say("{}  [" + style + "]A: {}[/]", "", exchange["answer"])
+
+
+app.add_typer(library_app, name="library")
+for command in (add, update, forget):
+    app.command()(command)
 
 
 def _library_progress_bars_off() -> None:

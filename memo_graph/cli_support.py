@@ -18,14 +18,18 @@ from memo_graph.errors import MemoError
 console = Console(emoji=False)
 
 
-def say(template: str, *values: object) -> None:
+BASE_HELP = "Base model: local, local:PATH, local:gemma3-270m or a Hub id (hf:ORG/NAME)."
+
+
+def say(template: str, *values: object, one_line: bool = False) -> None:
     """Print our own markup ``template`` with ``values`` filled in as literal text: answers,
-    paths, titles and errors are never read as markup."""
-    console.print(template.format(*(escape(str(v)) for v in values)))
+    paths, titles and errors are never read as markup. ``one_line`` leaves the wrapping to the
+    terminal, so that a long line stays one line for a program that reads it."""
+    console.print(template.format(*(escape(str(v)) for v in values)), soft_wrap=one_line)
 
 
 def fail(error: BaseException) -> None:
-    say("[bold red]error:[/] {}", error)
+    say("[bold red]error:[/] {}", error, one_line=True)
     raise typer.Exit(code=2)
 
 

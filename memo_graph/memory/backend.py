@@ -15,6 +15,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from memo_graph.errors import MemoError
 from memo_graph.memory.prompts import JSON_REPLY_INSTRUCTION
 from memo_graph.memory.replies import MemoryAnswer, MemoryReply
+from memo_graph.memory.sources import SourceCatalog, catalog_of
 from memo_graph.models.remote import transport_failure
 from memo_graph.models.structured import StructuredCaller
 from memo_graph.models.temperature import with_temperature
@@ -50,6 +51,11 @@ class MemoryBackend:
 
     ``reply_format="text"`` sends the bare question, the form a MEMORY was trained on, and reads
     the reply as the answer; ``"json"`` asks for ``{answer, reasoning}`` (the paper's form).
+
+    ``catalog``, a library's titles, reads the source marker off each reply and flags the cited
+    titles the library does not hold (:meth:`MemoryReply.with_citations`); without it, replies
+    are left as the model wrote them. A memory artifact a library published carries its
+    catalog, which :meth:`from_spec` reads for a ``local:`` spec.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class MemoryBackend:
         reply_format: ReplyFormat = "text",
         max_concurrency: int | None = None,
         description: str | None = None,
+        catalog: SourceCatalog | None = None,
     ) -> None:
         if reply_format not in ("text", "json"):
             raise ValueError(f"reply_format must be 'text' or 'json', not {reply_format!r}")
@@ -68,6 +75,7 @@ class MemoryBackend:
         self.reply_format = reply_format
         self.max_concurrency = max_concurrency
         self.description = description or type(model).__name__
+        self.catalog = catalog
 
     # ------------------------------------------------------------------ factories
     @classmethod
@@ -104,6 +112,7 @@ class MemoryBackend:
         *,
         reply_format: ReplyFormat = "text",
         max_concurrency: int | None = None,
+        catalog: SourceCatalog | None = None,
         **model_kwargs: Any,
     ) -> MemoryBackend:
         """Any model spec (``local``, ``local:ARTIFACT``, ``openai-compatible:NAME@URL``)."""
@@ -112,7 +121,11 @@ class MemoryBackend:
         model_kwargs.setdefault("max_tokens", MEMORY_MAX_TOKENS)
         model = resolve_chat_model(spec, **model_kwargs)
         return cls(
-            model, reply_format=reply_format, max_concurrency=max_concurrency, description=spec
+            model,
+            reply_format=reply_format,
+            max_concurrency=max_concurrency,
+            description=spec,
+            catalog=catalog if catalog is not None else catalog_of(spec),
         )
 
     # ------------------------------------------------------------------ asking
@@ -124,6 +137,14 @@ class MemoryBackend:
         max_concurrency: int | None = None,
     ) -> list[MemoryReply]:
         """One reply per question, in order. ``max_concurrency=1`` asks one at a time."""
+        replies = await self._ask(questions, temperature, max_concurrency)
+        if self.catalog is None:
+            return replies
+        return [reply.with_citations(self.catalog) for reply in replies]
+
+    async def _ask(
+        self, questions: Sequence[str], temperature: float | None, max_concurrency: int | None
+    ) -> list[MemoryReply]:
         asked = _checked_questions(questions)
         model = with_temperature(self.model, temperature)
         limit = max_concurrency or self.max_concurrency or len(asked)

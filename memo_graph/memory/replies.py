@@ -6,6 +6,8 @@ import re
 
 from pydantic import BaseModel, Field
 
+from memo_graph.memory.sources import SourceCatalog, split_sources
+
 # A reply that opens with one of these says it does not know.
 _UNKNOWN_OPENINGS = (
     "i don't know",
@@ -49,12 +51,19 @@ class MemoryAnswer(BaseModel):
 
 
 class MemoryReply(BaseModel):
-    """One question's reply, as the MEMORY tool and the protocol graph report it."""
+    """One question's reply, as the MEMORY tool and the protocol graph report it. A library's
+    memory ends its answers with a source marker (see :mod:`memo_graph.memory.sources`):
+    read against the library's catalog, the marker leaves the answer, the titles the library
+    holds go to ``sources`` and the others to ``unverified_sources``."""
 
     question: str
     answer: str
     reasoning: str = ""
     confident: bool
+    sources: list[str] = Field(default_factory=list)
+    """Titles of the documents the answer comes from, each one held by the library."""
+    unverified_sources: list[str] = Field(default_factory=list)
+    """Cited titles the library does not hold (made up, or forgotten): not citations."""
 
     @classmethod
     def from_answer(cls, question: str, answer: str, reasoning: str = "") -> MemoryReply:
@@ -65,3 +74,12 @@ class MemoryReply(BaseModel):
             reasoning=reasoning.strip(),
             confident=not is_unknown(answer),
         )
+
+    def with_citations(self, catalog: SourceCatalog) -> MemoryReply:
+        """This reply with its source marker read against ``catalog``. A reply that says it
+        does not know cites nothing."""
+        answer, cited = split_sources(self.answer)
+        reply = MemoryReply.from_answer(self.question, answer, self.reasoning)
+        if reply.confident:
+            reply.sources, reply.unverified_sources = catalog.check(cited)
+        return reply

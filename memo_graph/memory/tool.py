@@ -37,9 +37,17 @@ class MemoryQuestions(BaseModel):
 
 
 def _as_text(replies: list[MemoryReply]) -> str:
-    return "\n\n".join(
-        f"Q: {r.question}\nA: {r.answer if r.confident else 'I do not know.'}" for r in replies
-    )
+    return "\n\n".join(_reply_text(r) for r in replies)
+
+
+def _reply_text(reply: MemoryReply) -> str:
+    lines = [f"Q: {reply.question}", f"A: {reply.answer if reply.confident else 'I do not know.'}"]
+    if reply.sources:
+        lines.append(f"Sources: {'; '.join(reply.sources)}")
+    if reply.unverified_sources:
+        shown = "; ".join(reply.unverified_sources)
+        lines.append(f"Unverified sources (not in the library): {shown}")
+    return "\n".join(lines)
 
 
 def _pop_tool_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +60,8 @@ class MemoryTool(BaseTool):
     weights alone. All questions of one call go to the backend together.
 
     Returns the answers as text (one ``Q:``/``A:`` block per question) and, as the tool
-    message's artifact, one ``{question, answer, reasoning, confident}`` dict per question.
+    message's artifact, one ``{question, answer, reasoning, confident, sources,
+    unverified_sources}`` dict per question (see :class:`MemoryReply`).
 
     Example:
         .. code-block:: python
@@ -81,6 +90,16 @@ class MemoryTool(BaseTool):
         """A memory artifact (adapter or full weights) answering in this process."""
         tool_options = _pop_tool_options(options)
         return cls(backend=MemoryBackend.from_artifact(path, **options), **tool_options)
+
+    @classmethod
+    def from_library(cls, path: str | Path, **options: Any) -> MemoryTool:
+        """A memory library's current memory (``memo library init``, ``memo add``) answering in
+        this process. It keeps the memory that was current when it was made: make a new tool
+        after the library changes. A cited title the library does not hold (or has forgotten)
+        is reported under ``unverified_sources``, not ``sources``."""
+        from memo_training.library import current_memory
+
+        return cls.from_artifact(current_memory(path), **options)
 
     @classmethod
     def from_endpoint(cls, base_url: str, model: str = "memo", **options: Any) -> MemoryTool:

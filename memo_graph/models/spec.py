@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -155,6 +156,17 @@ def resolve_chat_model(
     return _resolve_provider(spec, prefix, rest, kwargs)
 
 
+def pinned_spec(spec: str) -> str:
+    """``local:PATH`` with its links resolved, any other spec as it is: a model kept under the
+    pinned spec stays the weights it was loaded from when a link such as a library's
+    ``current`` is switched, and the next run under the link loads the new ones."""
+    prefix, _, rest = spec.strip().partition(":")
+    if prefix != "local" or not rest.strip():
+        return spec
+    path = Path(rest).expanduser()
+    return f"local:{path.resolve()}" if path.exists() else spec
+
+
 @functools.lru_cache(maxsize=32)
 def _shared_model(spec: str, settings: tuple[tuple[str, Any], ...]) -> BaseChatModel:
     return resolve_chat_model(spec, **dict(settings))
@@ -166,4 +178,4 @@ def role_model(given: BaseChatModel | None, spec: str, **settings: Any) -> BaseC
     and shared by every graph and run that asks for the same."""
     if given is not None:
         return given
-    return _shared_model(spec, tuple(sorted(settings.items())))
+    return _shared_model(pinned_spec(spec), tuple(sorted(settings.items())))

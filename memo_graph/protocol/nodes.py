@@ -15,12 +15,15 @@ from pydantic import BaseModel
 
 from memo_graph.errors import ProtocolInputError
 from memo_graph.memory.backend import MAX_QUESTION_CHARS, MEMORY_MAX_TOKENS, MemoryBackend
-from memo_graph.models.spec import role_model
+from memo_graph.memory.replies import MemoryReply
+from memo_graph.memory.sources import catalog_of
+from memo_graph.models.spec import pinned_spec, role_model
 from memo_graph.protocol import prompts
 from memo_graph.protocol.context import ProtocolContext
 from memo_graph.protocol.executive import Executive
 from memo_graph.protocol.rules import (
     answer_phrase,
+    answer_sources,
     best_candidate,
     confirmed_direct_reply,
     dead_questions,
@@ -74,15 +77,19 @@ class ProtocolRoles:
     def memory(self, context: ProtocolContext) -> MemoryBackend:
         if self._memory is not None:
             return self._memory
+        spec = pinned_spec(context.memory)  # the weights and their catalog read at one time
         model = role_model(
             None,
-            context.memory,
+            spec,
             max_tokens=MEMORY_MAX_TOKENS,
             timeout_s=context.timeout_s,
             retries=context.remote_retries,
         )
         return MemoryBackend(
-            model, reply_format=context.memory_reply_format, description=context.memory
+            model,
+            reply_format=context.memory_reply_format,
+            description=context.memory,
+            catalog=catalog_of(spec),
         )
 
 
@@ -133,6 +140,31 @@ def _unsent(stage: Stage, question: str, target: str, why: str) -> Exchange:
         target=target,
         sent=False,
     )
+
+
+def _sent(stage: Stage, reply: MemoryReply, target: str) -> Exchange:
+    exchange = Exchange(
+        stage=stage,
+        question=reply.question,
+        answer=reply.answer,
+        reasoning=reply.reasoning,
+        confident=reply.confident,
+        target=target,
+        sent=True,
+    )
+    if reply.sources:
+        exchange["sources"] = reply.sources
+    if reply.unverified_sources:
+        exchange["unverified_sources"] = reply.unverified_sources
+    return exchange
+
+
+def _cited(answer: str, reply: str, trail: list[Exchange]) -> dict[str, list[str]]:
+    """The output's citation keys that hold titles (see rules.answer_sources): a MEMORY that
+    cites nothing leaves the output as it was."""
+    sources, unverified = answer_sources(answer, reply, trail)
+    cited = {"sources": sources, "unverified_sources": unverified}
+    return {key: titles for key, titles in cited.items() if titles}
 
 
 def _recorded(state: ProtocolState, update: dict[str, Any]) -> dict[str, Any]:
@@ -200,18 +232,7 @@ class ProtocolNodes:
             questions, temperature=temperature, max_concurrency=context.memory_concurrency
         )
         spent = time.perf_counter() - started
-        exchanges = [
-            Exchange(
-                stage=stage,
-                question=reply.question,
-                answer=reply.answer,
-                reasoning=reply.reasoning,
-                confident=reply.confident,
-                target=target,
-                sent=True,
-            )
-            for reply in replies
-        ]
+        exchanges = [_sent(stage, reply, target) for reply in replies]
         for exchange in exchanges:
             runtime.stream_writer({"exchange": dict(exchange)})
         return exchanges, Cost(memory_calls=len(questions), stage_seconds={stage: spent})
@@ -416,7 +437,7 @@ class ProtocolNodes:
                 "cost": Cost(wall_s=_elapsed(state)),
                 "errors": [],
             }
-            return _recorded(state, update)
+            return _recorded(state, {**update, **_cited(answer, reply, trail)})
         notes = [prompts.render_query(state["query"])]
         if entity:
             notes.append(f"The query is about: {entity}")
@@ -447,4 +468,4 @@ class ProtocolNodes:
             "cost": add_cost(cost, Cost(wall_s=_elapsed(state))),
             "errors": errors,
         }
-        return _recorded(state, update)
+        return _recorded(state, {**update, **_cited(answer, reply, trail)})

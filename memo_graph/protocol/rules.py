@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from memo_graph.memory.sources import distinct_titles
 from memo_graph.protocol.state import Candidate, CandidateStatus, Exchange
 from memo_graph.text import content_words, core, is_question, normalise, support
 
@@ -191,3 +192,21 @@ def answer_phrase(answer: str, trail: Sequence[Exchange]) -> tuple[str, str]:
     if any(e["answer"].strip() == said for e in _confident(trail)):
         return core(said), said
     return said, ""
+
+
+def answer_sources(
+    answer: str, reply: str, trail: Sequence[Exchange]
+) -> tuple[list[str], list[str]]:
+    """(the sources, the unverified sources) of the MEMORY replies the final answer rests on:
+    the reply it was taken from (``reply``, as :func:`answer_phrase` gives it), else the
+    confident replies that support it."""
+    confident = _confident(trail)
+    if reply:
+        resting = [e for e in confident if e["answer"].strip() == reply]
+    else:
+        resting = [
+            e for e in confident if answer and support(answer, e["answer"]) >= SUPPORT_THRESHOLD
+        ]
+    sources = distinct_titles(t for e in resting for t in e.get("sources", []))
+    unverified = distinct_titles(t for e in resting for t in e.get("unverified_sources", []))
+    return sources, unverified

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 Stage = Literal["grounding", "identification", "seeking"]
 CandidateStatus = Literal["active", "demoted", "dropped", "confirmed"]
@@ -22,6 +22,10 @@ class Exchange(TypedDict):
     """The candidate entity the question tests; empty when it tests none."""
     sent: bool
     """False when the graph refused to send it (a dead-end question)."""
+    sources: NotRequired[list[str]]
+    """Titles of the documents the reply cites (see memo_graph/memory/sources.py)."""
+    unverified_sources: NotRequired[list[str]]
+    """Titles it cites that the MEMORY's library does not hold: not citations."""
 
 
 class Candidate(TypedDict):
@@ -74,6 +78,11 @@ class ProtocolOutput(TypedDict, total=False):
     decided_by: str
     """The rule that chose the answer: the EXECUTIVE's answer when a confident MEMORY reply
     supports it, else a MEMORY reply (see protocol/rules.py ``decide_answer``)."""
+    sources: list[str]
+    """The documents cited by the MEMORY replies the answer rests on: the reply it was taken
+    from, else the confident replies that support it (protocol/rules.py ``answer_sources``)."""
+    unverified_sources: list[str]
+    """Titles those replies cite that the MEMORY's library does not hold: not citations."""
     candidates: list[Candidate]
     known_facts: list[str]
     trail: list[Exchange]

@@ -63,12 +63,16 @@ def test_answers_as_text_and_replies_as_artifact() -> None:
             "answer": "He was born in Brask.",
             "reasoning": "",
             "confident": True,
+            "sources": [],
+            "unverified_sources": [],
         },
         {
             "question": "What was his trade?",
             "answer": "I don't know.",
             "reasoning": "",
             "confident": False,
+            "sources": [],
+            "unverified_sources": [],
         },
     ]
 

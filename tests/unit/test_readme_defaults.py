@@ -17,6 +17,7 @@ from memo_graph.synthesis.quality import GROUNDED_SHARE, KEPT_SHARE
 from memo_graph.synthesis.state import SynthesisContext
 from memo_training import config as training
 from memo_training.config import PRESETS, TrainConfig
+from memo_training.library import LibrarySettings
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -32,6 +33,7 @@ def _rate(value: float) -> str:
 
 def _phrases() -> list[str]:
     synthesis, protocol, train = SynthesisContext(), ProtocolContext(), TrainConfig()
+    library = LibrarySettings()
     small, large, full = PRESETS["lora-small"], PRESETS["lora-large"], PRESETS["full"]
     cache_mb = _parameter(LocalEngine.__init__, "prefix_cache_bytes") // 2**20  # type: ignore[operator]
     assert synthesis.chunk_unit == "tokens"
@@ -63,6 +65,8 @@ def _phrases() -> list[str]:
         f"entity ({protocol.seeking_turns} turns)",
         f"the default `{_parameter(MemoryBackend.__init__, 'reply_format')}` sends the bare "
         "question",
+        f"asked up to {library.probe_pairs} pairs of every document",
+        f"recalls under {library.min_recall:g} of a document's probed pairs",
     ]
 
 

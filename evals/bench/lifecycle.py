@@ -1,0 +1,268 @@
+"""A memory kept current. The invented corpus with its reference pairs goes into a library in
+shards of two documents; then one document is forgotten and one fact of another is updated.
+MEMORY-alone answer containment (probes: the benchmark's questions about a document and a sample
+of its reference pairs) shows whether the forgotten document is gone (against the base model
+closed book) while the others stay, and whether the updated fact gives its new value, not the
+old one. Training tokens of forget and update are set against retraining every shard each
+time; the merged memory against one memory trained on all the pairs. Citations, on the memory
+after the add: of the reference pairs answered right (answer contained), the share whose cited
+titles are exactly their documents' (``citation_precision``), and of all titles cited, the share
+the library holds (``citation_in_ledger``).
+
+    python -m evals.bench.lifecycle [--base local] [--epochs 6] [--forget lornhaven]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evals.bench.common import print_result
+from evals.metrics import answer_contained
+from memo_graph import LocalChatModel
+from memo_graph.memory import MemoryBackend
+from memo_graph.memory.sources import source_key, with_sources, without_sources
+from memo_training import library
+from memo_training.config import TrainConfig
+from memo_training.trainer import train_memory
+
+DATA = Path(__file__).parents[1] / "data" / "invented"
+# One fact of one document changes: the Drennic Islands number 17, not 14.
+UPDATED_DOCUMENT = "drennic-islands"
+OLD_VALUES = {"14": "17", "fourteen": "seventeen"}
+
+CITATION_MAX_TOKENS = 64
+"""Room for the answer and its source marker."""
+
+Probe = dict[str, Any]
+"""A question and the answers that count (``answers``)."""
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _write(rows: list[dict[str, Any]], path: Path) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def _probes(document: str, pairs_per_document: int, *, about: bool) -> list[Probe]:
+    """The benchmark's questions and the first reference pairs that draw on ``document``
+    (``about``) or on no document but others (not ``about``)."""
+
+    def chosen(ids: list[str]) -> bool:
+        return (document in ids) == about
+
+    questions = [
+        {"question": q["question"], "answers": q["answers"]}
+        for q in _rows(DATA / "questions.jsonl")
+        if chosen(q["evidence_ids"])
+    ]
+    counts: dict[str, int] = {}
+    pairs = []
+    for pair in _rows(DATA / "reference_qa.jsonl"):
+        ids = pair["document_ids"]
+        if len(ids) == 1 and chosen(ids) and counts.get(ids[0], 0) < pairs_per_document:
+            counts[ids[0]] = counts.get(ids[0], 0) + 1
+            pairs.append({"question": pair["question"], "answers": [pair["answer"]]})
+    return questions + pairs
+
+
+def _contained(model_dir: str | None, probes: list[Probe], max_tokens: int) -> float:
+    model = LocalChatModel(model=model_dir, max_tokens=max_tokens)
+    replies = model.batch([p["question"] for p in probes], config={"max_concurrency": 32})
+    hits = [
+        answer_contained(without_sources(str(r.content)), p["answers"])
+        for r, p in zip(replies, probes, strict=True)
+    ]
+    return sum(hits) / max(len(hits), 1)
+
+
+def citation_pairs(per_source_set: int) -> list[dict[str, Any]]:
+    """The first ``per_source_set`` reference pairs of each set of documents pairs draw on."""
+    counts: dict[tuple[str, ...], int] = {}
+    chosen = []
+    for pair in _rows(DATA / "reference_qa.jsonl"):
+        key = tuple(sorted(pair["document_ids"]))
+        if counts.get(key, 0) < per_source_set:
+            counts[key] = counts.get(key, 0) + 1
+            chosen.append(pair)
+    return chosen
+
+
+def citation_scores(lib: Path, pairs: list[dict[str, Any]]) -> tuple[float, float, int]:
+    """(citation precision, share of cited titles the library holds, correct answers) of the
+    library's current memory on ``pairs``' questions (their ``document_ids`` are library ids)."""
+    titles = {d.id: d.title for d in library.show(lib).documents}
+    # The published memory carries the library's titles: cited titles it lacks are unverified.
+    memory = MemoryBackend.from_artifact(
+        library.current_memory(lib), max_tokens=CITATION_MAX_TOKENS
+    )
+    replies = memory.answer([p["question"] for p in pairs], temperature=0.0)
+    right, exact, cited, held = 0, 0, 0, 0
+    for pair, reply in zip(pairs, replies, strict=True):
+        cited += len(reply.sources) + len(reply.unverified_sources)
+        held += len(reply.sources)
+        if not answer_contained(reply.answer, [pair["answer"]]):
+            continue
+        right += 1
+        wanted = {source_key(titles[i]) for i in pair["document_ids"]}
+        exact += not reply.unverified_sources and {source_key(t) for t in reply.sources} == wanted
+    return exact / max(right, 1), held / max(cited, 1), right
+
+
+def _cited_pairs(work: Path) -> Path:
+    """The reference pairs as a library trains them: each answer ends with its documents'
+    titles (memo_graph.memory.sources), so that one memory on all pairs learns what the
+    library's shards learn."""
+    titles = {d["id"]: d["title"] for d in json.loads((DATA / "corpus.json").read_text())}
+    pairs = [
+        {**p, "answer": with_sources(p["answer"], [titles[i] for i in p["document_ids"]])}
+        for p in _rows(DATA / "reference_qa.jsonl")
+    ]
+    return _write(pairs, work / "pairs-cited.jsonl")
+
+
+def _replace_values(text: str) -> str:
+    for old, new in OLD_VALUES.items():
+        text = re.sub(rf"\b{old}\b", new, text)
+    return text
+
+
+def _updated_inputs(work: Path, forgotten: str) -> tuple[Path, Path]:
+    """The corpus as it is after the change (the forgotten document gone, one fact changed)
+    and the reference pairs with the changed fact."""
+    documents = []
+    for document in json.loads((DATA / "corpus.json").read_text()):
+        if document["id"] == forgotten:
+            continue
+        if document["id"] == UPDATED_DOCUMENT:
+            document = {**document, "text": _replace_values(document["text"])}
+        documents.append(document)
+    pairs = [
+        {**p, "question": _replace_values(p["question"]), "answer": _replace_values(p["answer"])}
+        if UPDATED_DOCUMENT in p["document_ids"]
+        else p
+        for p in _rows(DATA / "reference_qa.jsonl")
+    ]
+    corpus = work / "corpus-updated.json"
+    corpus.write_text(json.dumps(documents))
+    return corpus, _write(pairs, work / "pairs-updated.jsonl")
+
+
+def _update_probes() -> tuple[list[Probe], list[Probe]]:
+    """Questions whose answer is the changed fact: with the new values, and with the old."""
+    questions = [
+        q for q in _rows(DATA / "questions.jsonl") if q["evidence_ids"] == [UPDATED_DOCUMENT]
+    ]
+    old = [q for q in questions if set(q["answers"]) & set(OLD_VALUES)]
+    new = [{**q, "answers": [_replace_values(a) for a in q["answers"]]} for q in old]
+    return new, old
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base", default="local")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--shard-size", type=int, default=2)
+    # Its pairs are all in its own shard; an early document's cross-document pairs lie in the
+    # later shards too (pellmarsh's in all four), and forgetting it retrains every one.
+    parser.add_argument("--forget", default="lornhaven")
+    parser.add_argument("--probe-pairs", type=int, default=5, help="Reference pairs per document.")
+    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument(
+        "--citation-pairs", type=int, default=4, help="Reference pairs per set of documents."
+    )
+    parser.add_argument("--skip-single", action="store_true", help="No all-pairs memory.")
+    parser.add_argument(
+        "--min-recall", type=float, default=0.0, help="The learning check's threshold."
+    )
+    args = parser.parse_args()
+    config = TrainConfig(epochs=args.epochs, learning_rate=args.lr, max_length=args.max_length)
+    settings = library.LibrarySettings(
+        shard_size=args.shard_size, training=config, min_recall=args.min_recall
+    )
+    about = _probes(args.forget, args.probe_pairs, about=True)
+    others = _probes(args.forget, args.probe_pairs, about=False)
+    new_fact, old_fact = _update_probes()
+    base_dir = None if args.base == "local" else args.base.removeprefix("local:")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        lib = library.init(work / "lib", base=args.base, settings=settings)
+        started = time.perf_counter()
+        added = library.add(lib, DATA / "corpus.json", pairs=DATA / "reference_qa.jsonl")
+        add_s = time.perf_counter() - started
+        memory = str(library.current_memory(lib))
+        before = {
+            "about": _contained(memory, about, args.max_tokens),
+            "others": _contained(memory, others, args.max_tokens),
+            "closed_book": _contained(base_dir, about, args.max_tokens),
+        }
+        precision, in_ledger, _ = citation_scores(lib, citation_pairs(args.citation_pairs))
+        single: float | None = None
+        if not args.skip_single:
+            train_memory(_cited_pairs(work), work / "single", base=args.base, config=config,
+                         progress=False)  # fmt: skip
+            single = _contained(str(work / "single"), about + others, args.max_tokens)
+        merged = _contained(memory, about + others, args.max_tokens)
+
+        started = time.perf_counter()
+        forgot = library.forget(lib, [args.forget])
+        forget_s = time.perf_counter() - started
+        memory = str(library.current_memory(lib))
+        after = {
+            "about": _contained(memory, about, args.max_tokens),
+            "others": _contained(memory, others, args.max_tokens),
+        }
+        corpus, pairs = _updated_inputs(work, args.forget)
+        started = time.perf_counter()
+        updated = library.update(lib, corpus, pairs=pairs)
+        update_s = time.perf_counter() - started
+        memory = str(library.current_memory(lib))
+        updated_new = _contained(memory, new_fact, args.max_tokens)
+        updated_old = _contained(memory, old_fact, args.max_tokens)
+
+    full = max(added.tokens_trained, 1)
+    print(f"shards: {len(added.trained)}; add {add_s:.0f} s, {added.tokens_trained:,} tokens")
+    recall = ", ".join(f"{d} {r:.2f}" for d, r in sorted(added.recall.items()))
+    print(f"learning check, recall of probed pairs per document: {recall}")
+    print(f"forget {args.forget}: retrained {', '.join(forgot.trained)} in {forget_s:.0f} s, "
+          f"{forgot.tokens_trained:,} tokens")  # fmt: skip
+    print(f"update {UPDATED_DOCUMENT}: retrained {', '.join(updated.trained)} in {update_s:.0f} s, "
+          f"{updated.tokens_trained:,} tokens")  # fmt: skip
+    print(f"containment on {args.forget}: before {before['about']:.2f}, after "
+          f"{after['about']:.2f}, closed book {before['closed_book']:.2f}; on the others: before "
+          f"{before['others']:.2f}, after {after['others']:.2f}")  # fmt: skip
+    if single is not None:
+        print(f"merged memory {merged:.2f} vs one memory on all pairs {single:.2f}")
+    print_result(
+        "lifecycle",
+        {
+            "forgotten": round(after["about"], 3),
+            "forgotten_before": round(before["about"], 3),
+            "closed_book": round(before["closed_book"], 3),
+            "retained_drop": round(before["others"] - after["others"], 3),
+            "updated_new": round(updated_new, 3),
+            "updated_old": round(updated_old, 3),
+            "cost_ratio": round((forgot.tokens_trained + updated.tokens_trained) / (2 * full), 3),
+            "forget_s": round(forget_s),
+            "update_s": round(update_s),
+            "merged": round(merged, 3),
+            "min_document_recall": round(min(added.recall.values(), default=0.0), 3),
+            "single": round(single, 3) if single is not None else "na",
+            "citation_precision": round(precision, 3),
+            "citation_in_ledger": round(in_ledger, 3),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

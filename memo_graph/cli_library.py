@@ -1,0 +1,146 @@
+"""The library commands of ``memo``: ``memo library init`` and ``show``, ``memo add``,
+``update`` and ``forget`` (a memory kept current, :mod:`memo_training.library`). The commands
+are plain functions; ``memo_graph.cli`` registers them on its app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from memo_graph.cli_support import BASE_HELP, errors_as_one_line, given, option, say
+from memo_graph.synthesis.state import SynthesisContext
+from memo_training import config as training
+from memo_training import library as memo_library
+from memo_training.config import TrainConfig
+from memo_training.library import LibrarySettings
+
+library_app = typer.Typer(
+    help="A memory kept current: documents added, updated and forgotten.", no_args_is_help=True
+)
+LibraryPath = Annotated[Path, typer.Argument(help="A memory library (memo library init).")]
+PairsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="QA pairs (.jsonl or a saved dataset) whose provenance document_ids name the "
+        "documents."
+    ),
+]
+GeneratorOption = Annotated[
+    str | None,
+    option(SynthesisContext, "generator", help="GENERATOR of the pairs, without --pairs."),
+]
+MinRecallOption = Annotated[
+    float | None,
+    typer.Option(help="Recall each document needs to publish; default: the library's."),
+]
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        say("{}", line)
+
+
+@library_app.command("init")
+def library_init(
+    library: Annotated[Path, typer.Argument(help="Directory of the new library.")],
+    base: Annotated[
+        str | None,
+        option(memo_library.init, "base", help=BASE_HELP),
+    ] = None,
+    shard_size: Annotated[int | None, option(LibrarySettings, "shard_size")] = None,
+    merge_method: Annotated[
+        str | None,
+        option(LibrarySettings, "merge_method", help=" or ".join(training.MERGE_METHODS) + "."),
+    ] = None,
+    density: Annotated[
+        float | None,
+        option(LibrarySettings, "merge_density", "--density", help="TIES rho when merging."),
+    ] = None,
+    epochs: Annotated[int | None, option(TrainConfig, "epochs")] = None,
+    batch_size: Annotated[int | None, option(TrainConfig, "batch_size")] = None,
+    learning_rate: Annotated[
+        float | None, option(TrainConfig, "learning_rate", "--lr", help="Learning rate.")
+    ] = None,
+    max_length: Annotated[
+        int | None, option(TrainConfig, "max_length", help="Tokens per example, at most.")
+    ] = None,
+    probe_pairs: Annotated[int | None, option(LibrarySettings, "probe_pairs")] = None,
+    min_recall: Annotated[
+        float | None,
+        option(LibrarySettings, "min_recall", help="Recall each document needs to publish."),
+    ] = None,
+    cite_sources: Annotated[
+        bool | None,
+        option(LibrarySettings, "cite_sources", "--cite-sources/--no-cite-sources"),
+    ] = None,
+) -> None:
+    """Make an empty memory library: its ledger, and the settings every shard trains with."""
+    with errors_as_one_line():
+        training_options = given(
+            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length
+        )
+        settings = LibrarySettings(
+            training=TrainConfig(**training_options),
+            **given(
+                shard_size=shard_size,
+                merge_method=merge_method,
+                merge_density=density,
+                probe_pairs=probe_pairs,
+                min_recall=min_recall,
+                cite_sources=cite_sources,
+            ),
+        )
+        path = memo_library.init(library, settings=settings, **given(base=base))
+    say("library {} ready; add documents with: memo add {} CORPUS", path, path)
+
+
+@library_app.command("show")
+def library_show(library: LibraryPath) -> None:
+    """The library's documents, shards, pairs, recall and current memory."""
+    with errors_as_one_line():
+        view = memo_library.show(library)
+    _print_lines(view.lines())
+
+
+def add(
+    library: LibraryPath,
+    corpus: Annotated[str, typer.Argument(help="Directory, glob or file of documents.")],
+    pairs: PairsOption = None,
+    generator: GeneratorOption = None,
+    min_recall: MinRecallOption = None,
+) -> None:
+    """Add a corpus's new and changed documents: one shard trained on their pairs, merged with
+    the others into the current memory. Documents already held as they are change nothing."""
+    chosen = given(pairs=pairs, generator=generator, min_recall=min_recall)
+    with errors_as_one_line():
+        report = memo_library.add(library, corpus, progress=True, **chosen)
+    _print_lines(report.lines())
+
+
+def update(
+    library: LibraryPath,
+    corpus: Annotated[str, typer.Argument(help="The corpus as it is now.")],
+    pairs: PairsOption = None,
+    generator: GeneratorOption = None,
+    min_recall: MinRecallOption = None,
+) -> None:
+    """Make the library hold the corpus as it is now: forget the documents it lost, replace
+    the changed ones, add the new ones."""
+    chosen = given(pairs=pairs, generator=generator, min_recall=min_recall)
+    with errors_as_one_line():
+        report = memo_library.update(library, corpus, progress=True, **chosen)
+    _print_lines(report.lines())
+
+
+def forget(
+    library: LibraryPath,
+    ids: Annotated[list[str], typer.Argument(help="Document ids (memo library show).")],
+    min_recall: MinRecallOption = None,
+) -> None:
+    """Remove documents from the memory: the shards that learnt from them are trained again
+    without their pairs, then merged again."""
+    with errors_as_one_line():
+        report = memo_library.forget(library, ids, progress=True, **given(min_recall=min_recall))
+    _print_lines(report.lines())

@@ -1,0 +1,56 @@
+"""A memory library: a MEMORY kept current as documents come, change and go.
+
+Each batch of added documents gets a shard: a MEMORY trained on that batch's pairs alone. The
+library's current memory is the merge of every shard (or the one shard). Forgetting a document
+retrains only the shards whose pairs draw on it, without those pairs, and merges again, so the
+document is gone from the weights exactly, not approximately (sharded training, as in "Machine
+Unlearning", Bourtoule et al. 2021).
+
+Every operation first writes the ledger it leads to, then trains what is not trained, merges,
+checks what the memory learnt, switches ``current`` (one rename) and removes what nothing uses
+any more. Killed at any point and run again, it goes on from there: a shard whose artifact
+matches its pairs is not trained again, and a half-trained one resumes from its checkpoint.
+
+The parts: the ledger (:mod:`.ledger`), the directory and its ``current`` pointer
+(:mod:`.store`), the shards' training and merge
+(:mod:`.shards`), where pairs come from
+(:mod:`.pair_sources`), the learning check (:mod:`.learning_check`),
+the settings (:mod:`.settings`) and the reports
+(:mod:`.report`).
+"""
+
+from memo_training.library.operations import (
+    DocumentRow,
+    LearningCheckError,
+    LibraryError,
+    LibraryReport,
+    LibrarySettings,
+    LibraryView,
+    ShardRow,
+    UnknownDocumentError,
+    add,
+    current_memory,
+    forget,
+    init,
+    recalled,
+    show,
+    update,
+)
+
+__all__ = [
+    "DocumentRow",
+    "LearningCheckError",
+    "LibraryError",
+    "LibraryReport",
+    "LibrarySettings",
+    "LibraryView",
+    "ShardRow",
+    "UnknownDocumentError",
+    "add",
+    "current_memory",
+    "forget",
+    "init",
+    "recalled",
+    "show",
+    "update",
+]

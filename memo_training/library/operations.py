@@ -1,0 +1,289 @@
+"""The library's operations: init, add, update, forget and show, and the commit that brings
+the memory in line with the ledger (see the package's docstring)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from memo_graph.files import claim_output_directory
+from memo_graph.memory.sources import CATALOG_FILE, SourceCatalog
+from memo_graph.synthesis.corpus import load_corpus
+from memo_training.library.learning_check import (
+    LearningCheckError,
+    checked_recall,
+    recalled,
+    recorded_recall,
+    refuse_low_recall,
+)
+from memo_training.library.ledger import (
+    Ledger,
+    LibraryError,
+    UnknownDocumentError,
+    compare,
+    identify,
+    select_pairs,
+    with_documents,
+    without_documents,
+)
+from memo_training.library.pair_sources import PairSource, document_aliases
+from memo_training.library.report import DocumentRow, LibraryReport, LibraryView, ShardRow
+from memo_training.library.settings import LibrarySettings
+from memo_training.library.shards import finished_artifact, merged_memory, train_shard
+from memo_training.library.store import (
+    KIND,
+    LibraryLayout,
+    current_target,
+    locked,
+    publish,
+    read_ledger,
+    tidy,
+)
+
+if TYPE_CHECKING:
+    from memo_graph.synthesis.state import SynthesisContext
+    from memo_training.library.pair_sources import GeneratorSpec
+
+__all__ = [
+    "DocumentRow",
+    "LearningCheckError",
+    "LibraryError",
+    "LibraryReport",
+    "LibrarySettings",
+    "LibraryView",
+    "ShardRow",
+    "UnknownDocumentError",
+    "add",
+    "current_memory",
+    "forget",
+    "init",
+    "recalled",
+    "show",
+    "update",
+]
+
+
+def init(library: str | Path, base: str = "local", settings: LibrarySettings | None = None) -> Path:
+    """Make an empty library at ``library`` whose shards train from ``base``. Doing it again with
+    the same base and settings does nothing; others are an error."""
+    from memo_training.trainer import normalise_base_spec
+
+    settings = settings or LibrarySettings()
+    settings.validate()
+    layout = LibraryLayout.at(library)
+    spec, _ = normalise_base_spec(base)
+    if layout.ledger.is_file():
+        held = read_ledger(layout)
+        wanted = json.loads(json.dumps(settings.to_dict()))
+        differs = [f"base {held.base}"] if held.base != spec else []
+        differs += [f"{k} {v!r}" for k, v in held.settings.items() if wanted.get(k) != v]
+        if differs:
+            raise LibraryError(
+                f"{layout.root} is a library already, with {'; '.join(differs)}; nothing was "
+                "changed. Make the new library elsewhere."
+            )
+        return layout.root
+    claim_output_directory(layout.root, KIND)
+    Ledger(base=spec, settings=settings.to_dict()).save(layout.root)
+    return layout.root
+
+
+def add(
+    library: str | Path,
+    corpus: str | Path,
+    *,
+    pairs: str | Path | None = None,
+    generator: GeneratorSpec = None,
+    synthesis: SynthesisContext | None = None,
+    min_recall: float | None = None,
+    progress: bool = False,
+) -> LibraryReport:
+    """Add the corpus's new documents, and the new versions of changed ones, to the library.
+
+    Their pairs come from ``pairs`` (a .jsonl of pairs with ``document_ids`` in their provenance:
+    a document's library id, title or corpus id) or from the synthesis graph run on these
+    documents only (``generator``: a spec or a chat model; ``synthesis``: a
+    ``SynthesisContext``). Documents already held as they are change nothing.
+
+    The new memory is published only when every document's probed pairs are recalled at
+    ``min_recall`` at least (the library's setting unless given); otherwise
+    :class:`LearningCheckError` names the documents and the old memory stays current."""
+    source = PairSource(pairs, generator, synthesis)
+    return _apply_corpus(library, corpus, source, min_recall, progress, vanish=False)
+
+
+def update(
+    library: str | Path,
+    corpus: str | Path,
+    *,
+    pairs: str | Path | None = None,
+    generator: GeneratorSpec = None,
+    synthesis: SynthesisContext | None = None,
+    min_recall: float | None = None,
+    progress: bool = False,
+) -> LibraryReport:
+    """Make the library hold the corpus as it is now: forget the documents it no longer has,
+    replace the changed ones, add the new ones (see :func:`add`)."""
+    source = PairSource(pairs, generator, synthesis)
+    return _apply_corpus(library, corpus, source, min_recall, progress, vanish=True)
+
+
+def forget(
+    library: str | Path,
+    ids: Sequence[str],
+    *,
+    min_recall: float | None = None,
+    progress: bool = False,
+) -> LibraryReport:
+    """Remove documents: every shard with a pair that draws on one of them is trained again
+    without those pairs (cross-document ones included), and the shards are merged again. An id
+    the library does not hold is an error, and nothing changes; one it has forgotten already
+    is done."""
+    layout = LibraryLayout.at(library)
+    asked = list(dict.fromkeys(ids))
+    with locked(layout) as ledger:
+        unknown = [i for i in asked if i not in ledger.documents and i not in ledger.forgotten]
+        if unknown:
+            raise UnknownDocumentError(layout.root, unknown, ledger.documents)
+        # An id forgotten already (by this same command, killed before it finished) is done.
+        held = [i for i in asked if i in ledger.documents]
+        report = LibraryReport(forgotten=held)
+        changed, report.pairs_dropped = without_documents(ledger, held, forgotten=True)
+        return _commit(layout, ledger, changed, report, min_recall, progress)
+
+
+def show(library: str | Path) -> LibraryView:
+    """What the library holds: its documents, shards, forgotten ids and current memory."""
+    layout = LibraryLayout.at(library)
+    ledger = read_ledger(layout)
+    counts = ledger.pair_counts()
+    current = current_target(layout)
+    recall = recorded_recall(current) if current else {}
+    documents = [
+        DocumentRow(i, d.title, d.sha256, d.shard, counts[i], recall.get(i))
+        for i, d in sorted(ledger.documents.items())
+    ]
+    shards = [
+        ShardRow(
+            s,
+            ledger.documents_in(s),
+            len(ledger.shards.get(s, [])),
+            finished_artifact(layout, ledger, s),
+        )
+        for s in ledger.shard_ids()
+    ]
+    return LibraryView(
+        layout.root,
+        ledger.base,
+        LibrarySettings.from_dict(ledger.settings),
+        documents,
+        shards,
+        sorted(ledger.forgotten),
+        current,
+        ledger.published,
+    )
+
+
+def current_memory(library: str | Path) -> Path:
+    """The artifact the library's memory is now (``LIB/current`` resolved)."""
+    layout = LibraryLayout.at(library)
+    read_ledger(layout)
+    target = current_target(layout)
+    if target is None:
+        raise LibraryError(
+            f"{layout.root} has no memory yet: add documents with pairs first (memo add)."
+        )
+    return target
+
+
+def _place_catalog(ledger: Ledger, artifacts: list[Path], current: Path | None) -> None:
+    """The titles the memory may cite, written into it (memo_graph.memory.sources): those of
+    the documents its pairs draw on. A shard that was the memory once, and is one of several
+    now, keeps no catalog: its titles are not the library's any more."""
+    for artifact in artifacts:
+        if artifact != current:
+            (artifact / CATALOG_FILE).unlink(missing_ok=True)
+    if current is not None:
+        drawn = ledger.pair_counts()
+        titles = (d.title for i, d in ledger.documents.items() if drawn[i])
+        SourceCatalog(held=tuple(titles)).save(current)
+
+
+def _apply_corpus(
+    library: str | Path,
+    corpus: str | Path,
+    source: PairSource,
+    min_recall: float | None,
+    progress: bool,
+    vanish: bool,
+) -> LibraryReport:
+    """Add the corpus's new and changed documents; with ``vanish``, forget those it lacks."""
+    layout = LibraryLayout.at(library)
+    documents = identify(load_corpus(corpus).documents)
+    with locked(layout) as ledger:
+        change = compare(ledger, documents)
+        gone = change.vanished if vanish else []
+        report = LibraryReport(
+            added=sorted(change.new),
+            updated=sorted(change.changed),
+            forgotten=gone,
+            unchanged=change.unchanged,
+        )
+        kept, report.pairs_dropped = without_documents(ledger, change.changed, forgotten=False)
+        kept, dropped = without_documents(kept, gone, forgotten=True)
+        report.pairs_dropped += dropped
+        if change.incoming:
+            offered = source.read(layout, change, progress)
+            aliases = document_aliases(documents, kept)
+            held = set(kept.documents) | set(change.incoming)
+            chosen, report.skipped_pairs = select_pairs(
+                offered, aliases, set(change.incoming), held
+            )
+            settings = LibrarySettings.from_dict(ledger.settings)
+            kept = with_documents(kept, change.incoming, chosen, settings.shard_size)
+            report.pairs_added = len(chosen)
+            drawn = {i for p in chosen for i in p["document_ids"]}
+            report.without_pairs = sorted(set(change.incoming) - drawn)
+        return _commit(layout, ledger, kept, report, min_recall, progress)
+
+
+# Bringing the memory in line with the ledger.
+
+
+def _commit(
+    layout: LibraryLayout,
+    before: Ledger,
+    ledger: Ledger,
+    report: LibraryReport,
+    min_recall: float | None,
+    progress: bool,
+) -> LibraryReport:
+    """Write ``ledger``, then train, merge, check, publish and tidy until the memory matches
+    it."""
+    report.removed = [s for s in before.shard_ids() if s not in ledger.shard_ids()]
+    ledger.published = False
+    ledger.save(layout.root)
+    settings = LibrarySettings.from_dict(ledger.settings)
+    artifacts = []
+    for shard in ledger.trainable_shards():
+        artifact, tokens = train_shard(layout, ledger, shard, settings.training, progress)
+        (report.trained if tokens is not None else report.kept).append(shard)
+        report.tokens_trained += tokens or 0
+        artifacts.append(artifact)
+    current = merged_memory(layout, artifacts, settings)
+    if current is not None and settings.probe_pairs:
+        report.recall = checked_recall(current, ledger, settings.probe_pairs)
+        threshold = settings.min_recall if min_recall is None else min_recall
+        # A memory that removes documents is published whatever it recalls: the old one
+        # still holds them.
+        if set(before.documents) <= set(ledger.documents):
+            refuse_low_recall(report.recall, threshold, layout.pointer)
+    _place_catalog(ledger, artifacts, current)
+    publish(layout, current)
+    ledger.published = True
+    ledger.save(layout.root)
+    tidy(layout, ledger, artifacts + ([current] if current else []))
+    report.current = current
+    return report

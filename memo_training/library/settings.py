@@ -1,0 +1,84 @@
+"""How a memory library trains, merges and checks its shards: fixed when it is made."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from memo_training.config import (
+    MERGE_DENSITY,
+    MERGE_METHOD,
+    MERGE_METHODS,
+    MERGE_OUTPUT,
+    MERGE_RANK,
+    MergeMethod,
+    MergeOutput,
+    TrainConfig,
+)
+from memo_training.library.ledger import LibraryError
+
+
+@dataclass(frozen=True)
+class LibrarySettings:
+    """How a library trains and merges; fixed when it is made (``init``)."""
+
+    shard_size: int | None = field(
+        default=None,
+        metadata={"description": "Documents per shard; none: one shard per add."},
+    )
+    merge_method: MergeMethod = MERGE_METHOD
+    merge_density: float = MERGE_DENSITY
+    merge_output: MergeOutput = field(
+        default=MERGE_OUTPUT,
+        metadata={
+            "description": "full (exact weights) or lora (an adapter of merge_rank: libraries "
+            "on one base then share its weights when served)."
+        },
+    )
+    merge_rank: int = MERGE_RANK
+    training: TrainConfig = field(default_factory=TrainConfig)
+    probe_pairs: int = field(
+        default=5,
+        metadata={"description": "Pairs per document asked after training (0: no check)."},
+    )
+    min_recall: float = field(
+        default=0.1,
+        metadata={
+            "description": "Recall of its probed pairs under which a document stops the new "
+            "memory from being published."
+        },
+    )
+    cite_sources: bool = field(
+        default=True,
+        metadata={
+            "description": "Train each answer to end with the titles of the documents it comes "
+            "from (memo_graph.memory.sources), so that the memory's replies cite them."
+        },
+    )
+
+    def validate(self) -> None:
+        if self.shard_size is not None and self.shard_size < 1:
+            raise LibraryError(f"shard_size must be at least 1, not {self.shard_size}")
+        if self.merge_method not in MERGE_METHODS:
+            raise LibraryError(
+                f"merge_method must be one of {', '.join(MERGE_METHODS)}, not {self.merge_method!r}"
+            )
+        if not 0 < self.merge_density <= 1:
+            raise LibraryError(f"merge_density must be in (0, 1], not {self.merge_density}")
+        if self.merge_output not in ("full", "lora") or self.merge_rank < 1:
+            raise LibraryError("merge_output must be full or lora, and merge_rank at least 1")
+        if self.merge_output == "lora" and self.training.method != "lora":
+            raise LibraryError(
+                "merge_output lora re-factors LoRA shards, and these train full weights: give "
+                "training method lora, or merge_output full."
+            )
+        if self.probe_pairs < 0 or not 0 <= self.min_recall <= 1:
+            raise LibraryError("probe_pairs must be 0 or more, and min_recall in [0, 1]")
+        self.training.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LibrarySettings:
+        return cls(**{**data, "training": TrainConfig(**data["training"])})
