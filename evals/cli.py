@@ -261,6 +261,13 @@ def demo(
     questions: Annotated[
         int | None, option(DemoSettings, "questions", help="The first N of the 20 questions.")
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run on this directory's corpus.json and questions.jsonl instead of the invented "
+            "set, e.g. evals/data/heldout (8 other documents, 24 questions)."
+        ),
+    ] = None,
     pairs: Annotated[
         Path | None,
         typer.Option(
@@ -325,6 +332,7 @@ def demo(
     with errors_as_one_line():
         settings = DemoSettings(
             pairs=pairs,
+            data=data,
             **given(
                 out=out,
                 generator=generator,

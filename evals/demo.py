@@ -37,6 +37,9 @@ class DemoSettings:
     """The EXECUTIVE, also the closed-book and RAG reader."""
     base: str = "local"
     """The MEMORY's base model (a local model: it is fine-tuned)."""
+    data: Path | None = None
+    """A directory of corpus.json and questions.jsonl in the invented set's form (e.g.
+    evals/data/heldout) to run on instead of the invented set."""
     questions: int | None = None
     """The first N of the 20 questions (None: all)."""
     memory: str | None = None
@@ -75,7 +78,8 @@ class DemoSettings:
 
     def evaluation(self) -> EvalSettings:
         return EvalSettings(
-            benchmark="invented",
+            benchmark="invented" if self.data is None else "generic",
+            data=self.data,
             out=self.out,
             systems=list(DEMO_SYSTEMS),
             executive=self.executive,

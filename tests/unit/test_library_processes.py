@@ -100,4 +100,4 @@ def test_two_libraries_on_one_base_share_one_engine(tiny_llama_dir: Path, tmp_pa
         tool.invoke({"questions": ["What is Orlen?"]})
     one, two = (tool.backend.model.engine for tool in tools)  # type: ignore[attr-defined]
     assert one is two  # one copy of the base weights
-    assert set(one._adapters) == set(memories)  # each library's memory, an adapter on it
+    assert set(memories) <= set(one._adapters)  # each library's memory, an adapter on it
