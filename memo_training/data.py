@@ -37,7 +37,8 @@ class QADataset:
     """Each row left out: ``row N: reason`` (N counts from 1 in the file or split)."""
 
 
-def _rows_from_jsonl(path: Path) -> Iterable[Mapping[str, Any]]:
+def jsonl_rows(path: Path) -> Iterable[Mapping[str, Any]]:
+    """The objects of a .jsonl file, one per non-blank line; a bad line is a DatasetError."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -96,7 +97,7 @@ def _read_rows(path: Path) -> Iterable[Mapping[str, Any]]:
             path = written_by_synthesis
         return _rows_from_disk(path)
     if path.suffix == ".jsonl":
-        return _rows_from_jsonl(path)
+        return jsonl_rows(path)
     if path.suffix == ".json":
         return _rows_from_json(path)
     raise DatasetError(f"{path}: expected a dataset directory, a .jsonl or a .json file.")

@@ -19,23 +19,11 @@ the settings (:mod:`.settings`) and the reports
 (:mod:`.report`).
 """
 
-from memo_training.library.operations import (
-    DocumentRow,
-    LearningCheckError,
-    LibraryError,
-    LibraryReport,
-    LibrarySettings,
-    LibraryView,
-    ShardRow,
-    UnknownDocumentError,
-    add,
-    current_memory,
-    forget,
-    init,
-    recalled,
-    show,
-    update,
-)
+from memo_training.library.learning_check import LearningCheckError, recalled
+from memo_training.library.ledger import LibraryError, UnknownDocumentError
+from memo_training.library.operations import add, current_memory, forget, init, show, update
+from memo_training.library.report import DocumentRow, LibraryReport, LibraryView, ShardRow
+from memo_training.library.settings import LibrarySettings
 
 __all__ = [
     "DocumentRow",

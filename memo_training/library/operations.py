@@ -12,9 +12,7 @@ from memo_graph.files import claim_output_directory
 from memo_graph.memory.sources import CATALOG_FILE, SourceCatalog
 from memo_graph.synthesis.corpus import load_corpus
 from memo_training.library.learning_check import (
-    LearningCheckError,
     checked_recall,
-    recalled,
     recorded_recall,
     refuse_low_recall,
 )
@@ -45,24 +43,6 @@ from memo_training.library.store import (
 if TYPE_CHECKING:
     from memo_graph.synthesis.state import SynthesisContext
     from memo_training.library.pair_sources import GeneratorSpec
-
-__all__ = [
-    "DocumentRow",
-    "LearningCheckError",
-    "LibraryError",
-    "LibraryReport",
-    "LibrarySettings",
-    "LibraryView",
-    "ShardRow",
-    "UnknownDocumentError",
-    "add",
-    "current_memory",
-    "forget",
-    "init",
-    "recalled",
-    "show",
-    "update",
-]
 
 
 def init(library: str | Path, base: str = "local", settings: LibrarySettings | None = None) -> Path:

@@ -46,7 +46,7 @@ class PairSource:
 def read_pairs(path: str | Path) -> list[Pair]:
     """The rows of a .jsonl of pairs, or of the one `memo synthesize` wrote in a directory."""
     from memo_graph.synthesis.output import JSONL_FILE
-    from memo_training.data import DatasetError
+    from memo_training.data import jsonl_rows
 
     path = Path(path).expanduser()
     if path.is_dir() and (path / JSONL_FILE).is_file():
@@ -56,18 +56,7 @@ def read_pairs(path: str | Path) -> list[Pair]:
             f"no pairs file at {path}; give a .jsonl of QA pairs, or the output directory of "
             "memo synthesize."
         )
-    rows: list[Pair] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path}, line {number}: not valid JSON ({exc.msg}).") from exc
-        if not isinstance(row, dict):
-            raise DatasetError(f"{path}, line {number}: expected a JSON object per line.")
-        rows.append(row)
-    return rows
+    return [dict(row) for row in jsonl_rows(path)]
 
 
 def synthesize_pairs(
@@ -103,8 +92,7 @@ def synthesize_pairs(
         asyncio.run(synthesize_with_progress(graph, inputs, context))
     else:
         asyncio.run(graph.ainvoke(inputs, context=context))
-    lines = (work / "out" / JSONL_FILE).read_text(encoding="utf-8").split("\n")
-    return [json.loads(line) for line in lines if line.strip()]
+    return read_pairs(work / "out" / JSONL_FILE)
 
 
 def document_aliases(documents: dict[str, Document], ledger: Ledger) -> dict[str, str]:
