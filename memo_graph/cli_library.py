@@ -58,6 +58,14 @@ def library_init(
         float | None,
         option(LibrarySettings, "merge_density", "--density", help="TIES rho when merging."),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full/--lora",
+            help="Shards train full weights (the 'full' preset) instead of LoRA; full shards "
+            "merge with less loss (README, lifecycle).",
+        ),
+    ] = False,
     epochs: Annotated[int | None, option(TrainConfig, "epochs")] = None,
     batch_size: Annotated[int | None, option(TrainConfig, "batch_size")] = None,
     learning_rate: Annotated[
@@ -81,8 +89,13 @@ def library_init(
         training_options = given(
             epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length
         )
+        training = (
+            TrainConfig.from_preset("full", **training_options)
+            if full
+            else TrainConfig(**training_options)
+        )
         settings = LibrarySettings(
-            training=TrainConfig(**training_options),
+            training=training,
             **given(
                 shard_size=shard_size,
                 merge_method=merge_method,

@@ -5,11 +5,11 @@ of its reference pairs) shows whether the forgotten document is gone (against th
 closed book) while the others stay, and whether the updated fact gives its new value, not the
 old one. Training tokens of forget and update are set against retraining every shard each
 time; the merged memory against one memory trained on all the pairs. Citations, on the memory
-after the add: of the reference pairs answered right (answer contained), the share whose cited
-titles are exactly their documents' (``citation_precision``), and of all titles cited, the share
-the library holds (``citation_in_ledger``).
+after the add: of the reference pairs answered right (answer phrase contained), the share whose
+cited titles are exactly their documents' (``citation_precision``), and of all titles cited, the
+share the library holds (``citation_in_ledger``).
 
-    python -m evals.bench.lifecycle [--base local] [--epochs 6] [--forget lornhaven]
+    python -m evals.bench.lifecycle [--base local] [--method full] [--epochs 6] [--forget lornhaven]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from evals.metrics import answer_contained
 from memo_graph import LocalChatModel
 from memo_graph.memory import MemoryBackend
 from memo_graph.memory.sources import source_key, with_sources, without_sources
+from memo_graph.text import core
 from memo_training import library
 from memo_training.config import TrainConfig
 from memo_training.trainer import train_memory
@@ -70,7 +71,9 @@ def _probes(document: str, pairs_per_document: int, *, about: bool) -> list[Prob
         ids = pair["document_ids"]
         if len(ids) == 1 and chosen(ids) and counts.get(ids[0], 0) < pairs_per_document:
             counts[ids[0]] = counts.get(ids[0], 0) + 1
-            pairs.append({"question": pair["question"], "answers": [pair["answer"]]})
+            # Its answer phrase, as the learning check reads it: a reference answer goes on
+            # with a confirming clause no reply needs to repeat word for word.
+            pairs.append({"question": pair["question"], "answers": [core(pair["answer"])]})
     return questions + pairs
 
 
@@ -109,7 +112,7 @@ def citation_scores(lib: Path, pairs: list[dict[str, Any]]) -> tuple[float, floa
     for pair, reply in zip(pairs, replies, strict=True):
         cited += len(reply.sources) + len(reply.unverified_sources)
         held += len(reply.sources)
-        if not answer_contained(reply.answer, [pair["answer"]]):
+        if not answer_contained(reply.answer, [core(pair["answer"])]):
             continue
         right += 1
         wanted = {source_key(titles[i]) for i in pair["document_ids"]}
@@ -170,7 +173,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", default="local")
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    # Full-weight shards merge with less loss than LoRA ones here (README, lifecycle).
+    parser.add_argument("--method", choices=("full", "lora"), default="full")
+    parser.add_argument(
+        "--lr", type=float, default=None, help="Default: 1e-4 for full shards, 1e-3 for LoRA."
+    )
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--shard-size", type=int, default=2)
     # Its pairs are all in its own shard; an early document's cross-document pairs lie in the
@@ -186,7 +193,10 @@ def main() -> None:
         "--min-recall", type=float, default=0.0, help="The learning check's threshold."
     )
     args = parser.parse_args()
-    config = TrainConfig(epochs=args.epochs, learning_rate=args.lr, max_length=args.max_length)
+    lr = args.lr or {"full": 1e-4, "lora": 1e-3}[args.method]
+    config = TrainConfig(
+        method=args.method, epochs=args.epochs, learning_rate=lr, max_length=args.max_length
+    )
     settings = library.LibrarySettings(
         shard_size=args.shard_size, training=config, min_recall=args.min_recall
     )

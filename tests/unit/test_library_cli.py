@@ -14,6 +14,7 @@ from memo_graph import MemoryTool
 from memo_graph.synthesis import SynthesisContext
 from memo_training import library
 from memo_training.artifact import load_artifact
+from memo_training.config import TrainConfig
 from memo_training.library import LibrarySettings
 from memo_training.library.ledger import LEDGER_FILE
 from tests.synthesis_run import scripted_generator
@@ -64,6 +65,21 @@ def test_the_library_commands_on_a_tiny_model(terse_llama_dir: Path, tmp_path: P
     assert code == 2 and "not both" in out, out
     code, out = memo("library", "show", tmp_path)
     assert code == 2 and "is not a memory library" in out, out
+
+
+def test_init_full_trains_full_weight_shards_with_the_full_preset(
+    terse_llama_dir: Path, tmp_path: Path
+) -> None:
+    base = f"local:{terse_llama_dir}"
+    code, out = memo("library", "init", tmp_path / "a", "--base", base, "--full")
+    assert code == 0, out
+    assert library.show(tmp_path / "a").settings.training == TrainConfig.from_preset("full")
+    code, out = memo("library", "init", tmp_path / "b", "--base", base, "--full", "--lr", "1e-4")
+    assert code == 0, out
+    training = library.show(tmp_path / "b").settings.training
+    assert (training.method, training.learning_rate) == ("full", 1e-4)
+    code, out = memo("library", "init", tmp_path / "c", "--base", base)
+    assert code == 0 and library.show(tmp_path / "c").settings.training.method == "lora", out
 
 
 def test_the_tool_asks_the_library_s_current_memory(terse_llama_dir: Path, tmp_path: Path) -> None:
