@@ -128,12 +128,7 @@ def train(
     }
     overrides = given(**chosen)
     with errors_as_one_line():
-        if preset:
-            config = TrainConfig.from_preset(preset, **overrides)
-        elif full:
-            config = TrainConfig.from_preset("full", **overrides)
-        else:
-            config = TrainConfig(**overrides)
+        config = TrainConfig.chosen(preset or ("full" if full else None), **overrides)
         result = train_memory(dataset, out, base=base, config=config, retrain=retrain)
     if os.environ.get("RANK", "0") != "0":
         return  # data-parallel workers: the main process reports

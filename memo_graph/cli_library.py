@@ -89,13 +89,8 @@ def library_init(
         training_options = given(
             epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length
         )
-        training = (
-            TrainConfig.from_preset("full", **training_options)
-            if full
-            else TrainConfig(**training_options)
-        )
         settings = LibrarySettings(
-            training=training,
+            training=TrainConfig.chosen("full" if full else None, **training_options),
             **given(
                 shard_size=shard_size,
                 merge_method=merge_method,

@@ -52,6 +52,12 @@ class TrainConfig:
             raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
         return replace(cls(**PRESETS[name]), **overrides)
 
+    @classmethod
+    def chosen(cls, preset: str | None, **overrides: Any) -> TrainConfig:
+        """The settings a command's options choose: ``preset`` (none: the defaults) with the
+        options given on top."""
+        return cls.from_preset(preset, **overrides) if preset else cls(**overrides)
+
     def validate(self) -> None:
         checks = {
             "epochs": self.epochs >= 1,
