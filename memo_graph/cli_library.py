@@ -58,6 +58,9 @@ def library_init(
         float | None,
         option(LibrarySettings, "merge_density", "--density", help="TIES rho when merging."),
     ] = None,
+    consolidation_epochs: Annotated[
+        int | None, option(LibrarySettings, "consolidation_epochs", "--consolidation-epochs")
+    ] = None,
     full: Annotated[
         bool,
         typer.Option(
@@ -95,6 +98,7 @@ def library_init(
                 shard_size=shard_size,
                 merge_method=merge_method,
                 merge_density=density,
+                consolidation_epochs=consolidation_epochs,
                 probe_pairs=probe_pairs,
                 min_recall=min_recall,
                 cite_sources=cite_sources,

@@ -3,13 +3,23 @@ shards of two documents; then one document is forgotten and one fact of another 
 MEMORY-alone answer containment (probes: the benchmark's questions about a document and a sample
 of its reference pairs) shows whether the forgotten document is gone (against the base model
 closed book) while the others stay, and whether the updated fact gives its new value, not the
-old one. Training tokens of forget and update are set against retraining every shard each
-time; the merged memory against one memory trained on all the pairs. Citations, on the memory
-after the add: of the reference pairs answered right (answer phrase contained), the share whose
-cited titles are exactly their documents' (``citation_precision``), and of all titles cited, the
-share the library holds (``citation_in_ledger``).
+old one. The forgotten document's probes are all its reference pairs and questions, split in
+two: those whose answer no other document states (``forgotten``: what must go) and those whose
+answer's content words are all in another document too (``forgotten_shared``: "Who designed
+the observatory in the city where the Kelvary Survey Society has its headquarters?" is still
+answered by Brisca Holloway's own document, and should be).
+
+Training tokens of forget and update are set against retraining every shard each time; the
+library's memory (merged, then consolidated by default) against one memory trained on all the
+pairs. Citations, on the memory after the add: of the reference pairs answered right (answer
+phrase contained), the share whose cited titles are all among their documents
+(``citation_precision``, as ALCE counts precision) and the share that cite exactly their
+documents (``citation_exact``: a cross-document answer citing one of its two documents is
+precise, not exact); of all titles cited, the share the library holds
+(``citation_in_ledger``).
 
     python -m evals.bench.lifecycle [--base local] [--method full] [--epochs 6] [--forget lornhaven]
+        [--consolidation-epochs 1]
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import json
 import re
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +38,9 @@ from evals.metrics import answer_contained
 from memo_graph import LocalChatModel
 from memo_graph.memory import MemoryBackend
 from memo_graph.memory.sources import source_key, with_sources, without_sources
-from memo_graph.text import core
+from memo_graph.text import content_words, core
 from memo_training import library
+from memo_training.artifact import load_artifact
 from memo_training.config import TrainConfig
 from memo_training.trainer import train_memory
 
@@ -77,6 +89,23 @@ def _probes(document: str, pairs_per_document: int, *, about: bool) -> list[Prob
     return questions + pairs
 
 
+def only_there(document: str, probes: list[Probe]) -> tuple[list[Probe], list[Probe]]:
+    """``probes`` about ``document`` split: those whose answer no other document of the corpus
+    states (not every content word of it in one other document), and the others."""
+    corpus = json.loads((DATA / "corpus.json").read_text())
+    others = [content_words(d["text"]) for d in corpus if d["id"] != document]
+
+    def stated_elsewhere(probe: Probe) -> bool:
+        # A possessive's "s" and "there" ("was born there") name nothing.
+        answers = [content_words(a) - {"s", "there"} for a in probe["answers"]]
+        return any(words <= text for words in answers for text in others)
+
+    return (
+        [p for p in probes if not stated_elsewhere(p)],
+        [p for p in probes if stated_elsewhere(p)],
+    )
+
+
 def _contained(model_dir: str | None, probes: list[Probe], max_tokens: int) -> float:
     model = LocalChatModel(model=model_dir, max_tokens=max_tokens)
     replies = model.batch([p["question"] for p in probes], config={"max_concurrency": 32})
@@ -85,6 +114,10 @@ def _contained(model_dir: str | None, probes: list[Probe], max_tokens: int) -> f
         for r, p in zip(replies, probes, strict=True)
     ]
     return sum(hits) / max(len(hits), 1)
+
+
+def _consolidated_from(memory: str) -> str:
+    return str(load_artifact(memory).manifest["base"]["spec"]).removeprefix("local:")
 
 
 def citation_pairs(per_source_set: int) -> list[dict[str, Any]]:
@@ -99,16 +132,29 @@ def citation_pairs(per_source_set: int) -> list[dict[str, Any]]:
     return chosen
 
 
-def citation_scores(lib: Path, pairs: list[dict[str, Any]]) -> tuple[float, float, int]:
-    """(citation precision, share of cited titles the library holds, correct answers) of the
-    library's current memory on ``pairs``' questions (their ``document_ids`` are library ids)."""
+@dataclass(frozen=True)
+class CitationScores:
+    """Of the answers that are right: the share whose cited titles are all among their
+    documents (at least one, none unverified: precision, as ALCE counts it) and the share
+    whose cited titles are exactly their documents; of all titles cited, the share the library
+    holds; and the answers that are right."""
+
+    precision: float
+    exact: float
+    in_ledger: float
+    right: int
+
+
+def citation_scores(lib: Path, pairs: list[dict[str, Any]]) -> CitationScores:
+    """The citations of the library's current memory on ``pairs``' questions (their
+    ``document_ids`` are library ids)."""
     titles = {d.id: d.title for d in library.show(lib).documents}
     # The published memory carries the library's titles: cited titles it lacks are unverified.
     memory = MemoryBackend.from_artifact(
         library.current_memory(lib), max_tokens=CITATION_MAX_TOKENS
     )
     replies = memory.answer([p["question"] for p in pairs], temperature=0.0)
-    right, exact, cited, held = 0, 0, 0, 0
+    right, precise, exact, cited, held = 0, 0, 0, 0, 0
     for pair, reply in zip(pairs, replies, strict=True):
         cited += len(reply.sources) + len(reply.unverified_sources)
         held += len(reply.sources)
@@ -116,8 +162,13 @@ def citation_scores(lib: Path, pairs: list[dict[str, Any]]) -> tuple[float, floa
             continue
         right += 1
         wanted = {source_key(titles[i]) for i in pair["document_ids"]}
-        exact += not reply.unverified_sources and {source_key(t) for t in reply.sources} == wanted
-    return exact / max(right, 1), held / max(cited, 1), right
+        shown = {source_key(t) for t in reply.sources}
+        verified = not reply.unverified_sources
+        precise += verified and bool(shown) and shown <= wanted
+        exact += verified and shown == wanted
+    return CitationScores(
+        precise / max(right, 1), exact / max(right, 1), held / max(cited, 1), right
+    )
 
 
 def _cited_pairs(work: Path) -> Path:
@@ -184,6 +235,15 @@ def main() -> None:
     # later shards too (pellmarsh's in all four), and forgetting it retrains every one.
     parser.add_argument("--forget", default="lornhaven")
     parser.add_argument("--probe-pairs", type=int, default=5, help="Reference pairs per document.")
+    parser.add_argument(
+        "--forgotten-pairs", type=int, default=100, help="Reference pairs of the forgotten one."
+    )
+    parser.add_argument(
+        "--consolidation-epochs",
+        type=int,
+        default=None,
+        help="Epochs on all pairs after each merge (default: the library's, 1).",
+    )
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument(
         "--citation-pairs", type=int, default=4, help="Reference pairs per set of documents."
@@ -198,9 +258,13 @@ def main() -> None:
         method=args.method, epochs=args.epochs, learning_rate=lr, max_length=args.max_length
     )
     settings = library.LibrarySettings(
-        shard_size=args.shard_size, training=config, min_recall=args.min_recall
+        shard_size=args.shard_size,
+        training=config,
+        min_recall=args.min_recall,
+        consolidation_epochs=args.consolidation_epochs,
     )
-    about = _probes(args.forget, args.probe_pairs, about=True)
+    about = _probes(args.forget, args.forgotten_pairs, about=True)
+    exclusive, shared = only_there(args.forget, about)
     others = _probes(args.forget, args.probe_pairs, about=False)
     new_fact, old_fact = _update_probes()
     base_dir = None if args.base == "local" else args.base.removeprefix("local:")
@@ -212,24 +276,32 @@ def main() -> None:
         add_s = time.perf_counter() - started
         memory = str(library.current_memory(lib))
         before = {
-            "about": _contained(memory, about, args.max_tokens),
+            "about": _contained(memory, exclusive, args.max_tokens),
+            "shared": _contained(memory, shared, args.max_tokens),
             "others": _contained(memory, others, args.max_tokens),
-            "closed_book": _contained(base_dir, about, args.max_tokens),
+            "closed_book": _contained(base_dir, exclusive, args.max_tokens),
         }
-        precision, in_ledger, _ = citation_scores(lib, citation_pairs(args.citation_pairs))
+        citations = citation_scores(lib, citation_pairs(args.citation_pairs))
         single: float | None = None
         if not args.skip_single:
             train_memory(_cited_pairs(work), work / "single", base=args.base, config=config,
                          progress=False)  # fmt: skip
             single = _contained(str(work / "single"), about + others, args.max_tokens)
         merged = _contained(memory, about + others, args.max_tokens)
+        # The merge the consolidation started from: what merging alone keeps.
+        merge_alone = (
+            _contained(_consolidated_from(memory), about + others, args.max_tokens)
+            if added.consolidated
+            else merged
+        )
 
         started = time.perf_counter()
         forgot = library.forget(lib, [args.forget])
         forget_s = time.perf_counter() - started
         memory = str(library.current_memory(lib))
         after = {
-            "about": _contained(memory, about, args.max_tokens),
+            "about": _contained(memory, exclusive, args.max_tokens),
+            "shared": _contained(memory, shared, args.max_tokens),
             "others": _contained(memory, others, args.max_tokens),
         }
         corpus, pairs = _updated_inputs(work, args.forget)
@@ -248,16 +320,21 @@ def main() -> None:
           f"{forgot.tokens_trained:,} tokens")  # fmt: skip
     print(f"update {UPDATED_DOCUMENT}: retrained {', '.join(updated.trained)} in {update_s:.0f} s, "
           f"{updated.tokens_trained:,} tokens")  # fmt: skip
-    print(f"containment on {args.forget}: before {before['about']:.2f}, after "
-          f"{after['about']:.2f}, closed book {before['closed_book']:.2f}; on the others: before "
-          f"{before['others']:.2f}, after {after['others']:.2f}")  # fmt: skip
-    if single is not None:
-        print(f"merged memory {merged:.2f} vs one memory on all pairs {single:.2f}")
+    print(f"containment on what only {args.forget} states ({len(exclusive)} probes): before "
+          f"{before['about']:.2f}, after {after['about']:.2f}, closed book "
+          f"{before['closed_book']:.2f}; on what others state too ({len(shared)}): before "
+          f"{before['shared']:.2f}, after {after['shared']:.2f}; on the other documents "
+          f"({len(others)}): before {before['others']:.2f}, after "
+          f"{after['others']:.2f}")  # fmt: skip
+    versus = f" vs one memory on all pairs {single:.2f}" if single is not None else ""
+    print(f"the library's memory {merged:.2f} (its merge alone {merge_alone:.2f}){versus}")
     print_result(
         "lifecycle",
         {
             "forgotten": round(after["about"], 3),
             "forgotten_before": round(before["about"], 3),
+            "forgotten_shared": round(after["shared"], 3),
+            "forgotten_shared_before": round(before["shared"], 3),
             "closed_book": round(before["closed_book"], 3),
             "retained_drop": round(before["others"] - after["others"], 3),
             "updated_new": round(updated_new, 3),
@@ -266,10 +343,12 @@ def main() -> None:
             "forget_s": round(forget_s),
             "update_s": round(update_s),
             "merged": round(merged, 3),
+            "merge_alone": round(merge_alone, 3),
             "min_document_recall": round(min(added.recall.values(), default=0.0), 3),
             "single": round(single, 3) if single is not None else "na",
-            "citation_precision": round(precision, 3),
-            "citation_in_ledger": round(in_ledger, 3),
+            "citation_precision": round(citations.precision, 3),
+            "citation_exact": round(citations.exact, 3),
+            "citation_in_ledger": round(citations.in_ledger, 3),
         },
     )
 

@@ -1,10 +1,12 @@
 """A memory library: a MEMORY kept current as documents come, change and go.
 
 Each batch of added documents gets a shard: a MEMORY trained on that batch's pairs alone. The
-library's current memory is the merge of every shard (or the one shard). Forgetting a document
-retrains only the shards whose pairs draw on it, without those pairs, and merges again, so the
-document is gone from the weights exactly, not approximately (sharded training, as in "Machine
-Unlearning", Bourtoule et al. 2021).
+library's current memory is the merge of every shard (or the one shard), trained one more epoch
+on all the library's pairs by default (consolidation: a merge of four shards keeps about half of
+what they learnt, the epoch brings it back). Forgetting a document retrains only the shards
+whose pairs draw on it, without those pairs, merges and consolidates again, so the document is
+gone from the weights exactly, not approximately (sharded training, as in "Machine Unlearning",
+Bourtoule et al. 2021).
 
 Every operation first writes the ledger it leads to, then trains what is not trained, merges,
 checks what the memory learnt, switches ``current`` (one rename) and removes what nothing uses

@@ -29,7 +29,12 @@ from memo_training.library.ledger import (
 from memo_training.library.pair_sources import PairSource, document_aliases
 from memo_training.library.report import DocumentRow, LibraryReport, LibraryView, ShardRow
 from memo_training.library.settings import LibrarySettings
-from memo_training.library.shards import finished_artifact, merged_memory, train_shard
+from memo_training.library.shards import (
+    consolidated_memory,
+    finished_artifact,
+    merged_memory,
+    train_shard,
+)
 from memo_training.library.store import (
     KIND,
     LibraryLayout,
@@ -253,6 +258,16 @@ def _commit(
         report.tokens_trained += tokens or 0
         artifacts.append(artifact)
     current = merged_memory(layout, artifacts, settings)
+    used = [*artifacts]  # what tidying keeps
+    if current is not None and len(artifacts) > 1 and settings.consolidation:
+        used.append(current)  # the merge the consolidated memory starts from
+        current, pairs_file, tokens = consolidated_memory(
+            layout, ledger, current, settings, progress
+        )
+        used.append(pairs_file)
+        report.consolidated = True
+        report.tokens_trained += tokens or 0
+    used += [current] if current else []
     if current is not None and settings.probe_pairs:
         report.recall = checked_recall(current, ledger, settings.probe_pairs)
         threshold = settings.min_recall if min_recall is None else min_recall
@@ -264,6 +279,6 @@ def _commit(
     publish(layout, current)
     ledger.published = True
     ledger.save(layout.root)
-    tidy(layout, ledger, artifacts + ([current] if current else []))
+    tidy(layout, ledger, used)
     report.current = current
     return report

@@ -31,6 +31,9 @@ class LibraryReport:
     removed: list[str] = field(default_factory=list)
     """Shards left with no document and no pair, and removed."""
     tokens_trained: int = 0
+    """Tokens of the shards' training and of the consolidation."""
+    consolidated: bool = False
+    """The memory is the shards' merge trained on all their pairs (LibrarySettings)."""
     recall: dict[str, float] = field(default_factory=dict)
     """Per document, the share of its probed pairs the current memory answers."""
     current: Path | None = None
@@ -58,6 +61,8 @@ class LibraryReport:
             f"shards trained: {', '.join(self.trained) or 'none'} ({self.tokens_trained} tokens);"
             f" kept: {', '.join(self.kept) or 'none'}"
         )
+        if self.consolidated:
+            found.append("the merge of the shards trained on all their pairs (consolidated)")
         if self.removed:
             found.append(f"shards removed: {', '.join(self.removed)}")
         if self.recall:

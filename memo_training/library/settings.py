@@ -37,6 +37,15 @@ class LibrarySettings:
     )
     merge_rank: int = MERGE_RANK
     training: TrainConfig = field(default_factory=TrainConfig)
+    consolidation_epochs: int | None = field(
+        default=None,
+        metadata={
+            "description": "Epochs the merge of several shards then trains on all the "
+            "library's pairs, which brings back most of what merging loses (README, "
+            "lifecycle); forgetting stays exact, the forgotten pairs being in neither. 0: the "
+            "merge is the memory; none: 1 for a full-weight merge, 0 for a LoRA one."
+        },
+    )
     probe_pairs: int = field(
         default=5,
         metadata={"description": "Pairs per document asked after training (0: no check)."},
@@ -72,13 +81,31 @@ class LibrarySettings:
                 "merge_output lora re-factors LoRA shards, and these train full weights: give "
                 "training method lora, or merge_output full."
             )
+        if self.consolidation_epochs is not None and self.consolidation_epochs < 0:
+            raise LibraryError(
+                f"consolidation_epochs must be 0 or more, not {self.consolidation_epochs}"
+            )
+        if self.merge_output == "lora" and self.consolidation_epochs:
+            raise LibraryError(
+                "consolidation trains the merged weights, and merge_output lora keeps an "
+                "adapter: give merge_output full, or consolidation_epochs 0."
+            )
         if self.probe_pairs < 0 or not 0 <= self.min_recall <= 1:
             raise LibraryError("probe_pairs must be 0 or more, and min_recall in [0, 1]")
         self.training.validate()
+
+    @property
+    def consolidation(self) -> int:
+        """Epochs of training on all pairs after a merge of several shards."""
+        if self.consolidation_epochs is not None:
+            return self.consolidation_epochs
+        return 1 if self.merge_output == "full" else 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LibrarySettings:
+        # Libraries made before consolidation existed go on merging alone.
+        data = {"consolidation_epochs": 0, **data}
         return cls(**{**data, "training": TrainConfig(**data["training"])})

@@ -1,8 +1,10 @@
 """A library's shards: each one's pairs file and artifact (trained only when its pairs changed),
-and the memory of them all, the one shard or their merge."""
+and the memory of them all: the one shard, or their merge, trained a little more on all the
+pairs (consolidated) when the settings ask."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
@@ -41,10 +43,15 @@ def training_pairs(ledger: Ledger, shard: str) -> list[Pair]:
 def write_shard_pairs(layout: LibraryLayout, ledger: Ledger, shard: str) -> tuple[Path, str]:
     """The shard's pairs file, written when it differs, and the fingerprint the trainer gives
     those pairs."""
+    return _written(layout.shard_pairs(shard), training_pairs(ledger, shard))
+
+
+def _written(path: Path, pairs: Iterable[Pair]) -> tuple[Path, str]:
+    """``pairs`` in the .jsonl file ``path`` (rewritten only when it differs) and their
+    fingerprint as the trainer gives it."""
     from memo_training.data import load_qa_dataset
 
-    path = layout.shard_pairs(shard)
-    text = pairs_text(training_pairs(ledger, shard))
+    text = pairs_text(pairs)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         write_text_atomically(path, text)
     return path, load_qa_dataset(path).fingerprint
@@ -84,6 +91,10 @@ def train_shard(
     return artifact, int(result.artifact.manifest["metrics"].get("tokens_trained") or 0)
 
 
+def _recipe_key(recipe: object) -> str:
+    return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:16]
+
+
 def merged_memory(
     layout: LibraryLayout, artifacts: list[Path], settings: LibrarySettings
 ) -> Path | None:
@@ -95,8 +106,7 @@ def merged_memory(
     names = [f"{a.parent.name}/{a.name}" for a in artifacts]
     output = [settings.merge_output, settings.merge_rank]
     recipe = [settings.merge_method, settings.merge_density, *output, names]
-    key = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:16]
-    target = layout.memories / f"merged-{key}"
+    target = layout.memories / f"merged-{_recipe_key(recipe)}"
     if not is_complete(target):
         merge_memories(
             list(artifacts),
@@ -107,3 +117,24 @@ def merged_memory(
             rank=settings.merge_rank,
         )
     return target
+
+
+def consolidated_memory(
+    layout: LibraryLayout, ledger: Ledger, merged: Path, settings: LibrarySettings, progress: bool
+) -> tuple[Path, Path, int | None]:
+    """The merge trained ``settings.consolidation`` more epochs on every shard's pairs: the
+    memory, its pairs file and the tokens spent (None: it was finished). A forgotten
+    document's pairs are in neither, so forgetting stays exact."""
+    from memo_training.trainer import train_memory
+
+    pairs = [p for shard in ledger.trainable_shards() for p in training_pairs(ledger, shard)]
+    config = dataclasses.replace(settings.training, epochs=settings.consolidation)
+    name = f"consolidated-{_recipe_key([merged.name, pairs_text(pairs), config.to_dict()])}"
+    pairs_file, fingerprint = _written(layout.memories / f"{name}.jsonl", pairs)
+    target = layout.memories / name
+    if trained_on(target, fingerprint):
+        return target, pairs_file, None
+    result = train_memory(
+        pairs_file, target, base=f"local:{merged}", config=config, progress=progress
+    )
+    return target, pairs_file, int(result.artifact.manifest["metrics"].get("tokens_trained") or 0)

@@ -8,6 +8,7 @@ removes what the ledger no longer uses.
     shards/<shard>/pairs.jsonl  a shard's pairs as the trainer reads them
     shards/<shard>/memory-<fp>  its artifact, named by its pairs' fingerprint
     memories/merged-<key>       the merge of the shards, when there are several
+    memories/consolidated-<key> the merge trained on all the shards' pairs (and its .jsonl)
     current                     a symbolic link to the current memory: local:LIB/current
 """
 

@@ -100,13 +100,20 @@ def test_add_trains_a_shard_per_add_and_merges_them(made: Path) -> None:
         ("shard-0002", ["brask"], 2),
     ]
     assert all(s.artifact is not None for s in view.shards) and view.published
-    merged = load_artifact(made / "current")
+    # The memory is the shards' merge trained one more epoch on all their pairs.
+    consolidated = load_artifact(made / "current")
+    assert library.current_memory(made).name.startswith("consolidated-")
+    assert consolidated.manifest["hyperparameters"]["epochs"] == 1
+    assert consolidated.manifest["dataset"]["pairs"] == 7
+    merged = load_artifact(consolidated.manifest["base"]["spec"].removeprefix("local:"))
     assert merged.manifest["merge"]["method"] == "ties"
     assert sorted(Path(p["path"]) for p in merged.manifest["parents"]) == sorted(
         s.artifact for s in view.shards if s.artifact
     )
     assert view.current == library.current_memory(made) == (made / "current").resolve()
-    assert resolve_weights(str(made / "current")).base_dir == view.current  # local:LIB/current
+    # local:LIB/current: these shards train LoRA, so the consolidation is an adapter on the merge
+    weights = resolve_weights(str(made / "current"))
+    assert (weights.base_dir, weights.adapter_dir) == (merged.path, view.current)
 
 
 def test_answers_are_trained_to_cite_their_documents_and_the_memory_knows_its_titles(
@@ -253,7 +260,7 @@ def test_a_run_killed_mid_operation_finishes_without_retraining_finished_shards(
     report = library.add(lib, corpus, pairs=pairs)
     assert report.added == [] and report.unchanged == ["ada-vell", "orlen"]
     assert report.kept == ["shard-0001"] and report.trained == ["shard-0002"]
-    assert trained == ["shard-0001", "shard-0002", "shard-0002"]
+    assert trained == ["shard-0001", "shard-0002", "shard-0002", "memories"]  # consolidation
     view = library.show(lib)
     assert view.published and view.current is not None
     assert manifest_time(view.shards[0].artifact) == first_at
@@ -333,6 +340,52 @@ def test_forgetting_leaves_no_pair_of_the_document_on_disk(lib: Path, tmp_path: 
     assert [s.pairs for s in library.show(lib).shards if s.id == "shard-0003"] == [0]
     holding = [p for p in lib.rglob("*") if p.is_file() and question.encode() in p.read_bytes()]
     assert holding == []
+
+
+def test_without_consolidation_the_merge_is_the_memory(
+    tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    lib = tmp_path / "lib"
+    settings = replace(SETTINGS, shard_size=1, consolidation_epochs=0)
+    library.init(lib, base=f"local:{tiny_llama_dir}", settings=settings)
+    corpus = write_corpus(tmp_path / "c.json", ["Ada Vell", "Orlen"])
+    report = library.add(lib, corpus, pairs=write_pairs(tmp_path / "p.jsonl"))
+    assert not report.consolidated and report.trained == ["shard-0001", "shard-0002"]
+    assert load_artifact(lib / "current").manifest["merge"]["method"] == "ties"
+    assert [p.name.split("-")[0] for p in (lib / "memories").iterdir()] == ["merged"]
+
+
+def test_a_consolidation_killed_mid_training_resumes_without_training_a_shard_again(
+    lib: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = trainer.train_memory
+    trained: list[str] = []
+
+    def killed_in_consolidation(dataset: Any, out: Any, **options: Any) -> Any:
+        trained.append(Path(out).parent.name)
+        if Path(out).parent.name == "memories" and trained.count("memories") == 1:
+            raise KeyboardInterrupt("killed")
+        return real(dataset, out, **options)
+
+    monkeypatch.setattr(trainer, "train_memory", killed_in_consolidation)
+    old = library.current_memory(lib)
+    with pytest.raises(KeyboardInterrupt):
+        library.forget(lib, ["ada-vell"])
+    assert library.current_memory(lib) == old  # the old memory stays current
+    report = library.forget(lib, ["ada-vell"])
+    assert report.kept == ["shard-0001", "shard-0002"] and report.consolidated
+    assert trained == ["shard-0001", "memories", "memories"]
+    assert library.current_memory(lib).name.startswith("consolidated-")
+
+
+def test_libraries_made_before_consolidation_go_on_merging_alone() -> None:
+    settings = SETTINGS.to_dict()
+    del settings["consolidation_epochs"]
+    assert LibrarySettings.from_dict(settings).consolidation == 0
+    assert LibrarySettings().consolidation == 1
+    assert LibrarySettings(merge_output="lora").consolidation == 0
+    with pytest.raises(library.LibraryError, match="consolidation trains the merged weights"):
+        LibrarySettings(merge_output="lora", consolidation_epochs=1).validate()
 
 
 def test_a_library_merged_into_an_adapter_serves_on_the_shared_base(

@@ -13,7 +13,6 @@ import evals.cli
 from memo_graph import MemoryTool
 from memo_graph.synthesis import SynthesisContext
 from memo_training import library
-from memo_training.artifact import load_artifact
 from memo_training.config import TrainConfig
 from memo_training.library import LibrarySettings
 from memo_training.library.ledger import LEDGER_FILE
@@ -47,7 +46,8 @@ def test_the_library_commands_on_a_tiny_model(terse_llama_dir: Path, tmp_path: P
     everything = write_corpus(tmp_path / "all.json", list(DOCUMENTS))
     code, out = memo("update", lib, everything, "--pairs", pairs)
     assert code == 0 and "added: brask" in out and "kept: shard-0001" in out, out
-    assert load_artifact(lib / "current").manifest["merge"]["method"] == "ties"
+    assert "trained on all their pairs (consolidated)" in out
+    assert library.current_memory(lib).name.startswith("consolidated-")
 
     code, out = memo("forget", lib, "brask")
     assert code == 0 and "forgotten: brask" in out and "shards removed: shard-0002" in out, out
