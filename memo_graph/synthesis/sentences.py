@@ -14,7 +14,7 @@ alone. ``SynthesisContext.sentence_pairs`` adds them to the extraction step.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from memo_graph.text import normalise
@@ -151,21 +151,36 @@ def resolve(sentence: str, title: str, nouns: set[str], person: bool) -> str:
 
 
 _CLAUSE_END = re.compile(r",(?!\d)|[;(]| (?:and|but|which|who|whose|where|while|when) ")
+_CLAUSE_START = re.compile(r", (?:and|but|so) |; ")
+"""Where a main clause begins inside a sentence: "..., and in 1898 he drew ..."."""
+
+Resolver = Callable[[str], str]
+"""Gives a clause its subject's name back ("in what year he drew" -> "in what year Orvane
+Tessaly drew"): :func:`resolve` bound to the document."""
 
 
-def _questions(before: str, phrase: str, after: str) -> list[str]:
-    """The sentence asked in place, then (when shorter) only up to the end of the clause
-    that asks: "Pellmarsh is a small town on which river, known for ...?" and "Pellmarsh is
-    a small town on which river?"."""
+def _says_what_it_asks_about(text: str) -> bool:
+    """A question must name what it asks about: a name or a number."""
+    return bool(re.search(r"\d", text) or _names(text, ""))
+
+
+def _questions(before: str, phrase: str, after: str, focus: Resolver) -> list[str]:
+    """The sentence asked in place, then (when shorter) only its clause that asks: up to the
+    clause's end ("Pellmarsh is a small town on which river, known for ...?" and "Pellmarsh
+    is a small town on which river?"), and from the clause's start, its subject named ("As a
+    young man he sailed ..., and in what year he drew the chart of the Drennic Islands?" and
+    "In what year Orvane Tessaly drew the chart of the Drennic Islands?")."""
     full = _question(before, phrase, after)
     end = _CLAUSE_END.search(after)
-    if end is None:
+    kept_after = after if end is None else after[: end.start()]
+    starts = list(_CLAUSE_START.finditer(before))
+    if starts:
+        clause = focus(before[starts[-1].end() :] + phrase + kept_after)
+        if _says_what_it_asks_about(clause.replace(phrase, " ")):
+            return [full, _question("", clause, "")]
+    if end is None or not _says_what_it_asks_about(before + kept_after):
         return [full]
-    kept = before + after[: end.start()]
-    # It must still say what it asks about: a name or a number.
-    if not (re.search(r"\d", kept) or _names(kept, "")):
-        return [full]
-    return [full, _question(before, phrase, after[: end.start()])]
+    return [full, _question(before, phrase, kept_after)]
 
 
 def _question(before: str, phrase: str, after: str) -> str:
@@ -247,14 +262,14 @@ def _definition(sentence: str, title: str, person: bool) -> list[Asked]:
     return [([f"{asked} {verb} {subject}?"], f"{article} {definition['predicate']}")]
 
 
-def _years(sentence: str) -> list[Asked]:
+def _years(sentence: str, focus: Resolver) -> list[Asked]:
     return [
-        (_questions(sentence[: y.start()], "what year", sentence[y.end() :]), y[1])
+        (_questions(sentence[: y.start()], "what year", sentence[y.end() :], focus), y[1])
         for y in _YEAR.finditer(sentence)
     ]
 
 
-def _counts(sentence: str) -> list[Asked]:
+def _counts(sentence: str, focus: Resolver) -> list[Asked]:
     asked = []
     for count in _COUNT.finditer(sentence):
         if not _YEAR.fullmatch(count["number"]):
@@ -262,11 +277,11 @@ def _counts(sentence: str) -> list[Asked]:
             before, after = sentence[: count.start()], sentence[count.end() :]
             # The count with what it counts: "14 islands", "nineteen miles".
             answer = f"{count['number']} {count['things']}"
-            asked.append((_questions(before, phrase, after), answer))
+            asked.append((_questions(before, phrase, after, focus), answer))
     return asked
 
 
-def _names_asked(sentence: str, title: str, person: bool) -> list[Asked]:
+def _names_asked(sentence: str, title: str, person: bool, focus: Resolver) -> list[Asked]:
     """Each name asked in place: "whose" for an owner ("Pellmarsh's clock tower"), "which
     <role>" for "the <role> <name>", else "who" or "what"."""
     asked = []
@@ -276,10 +291,10 @@ def _names_asked(sentence: str, title: str, person: bool) -> list[Asked]:
         if owner or re.match(r"['\u2019]s\b", sentence[end:]):
             before = re.sub(r"\b[Tt]he $", "", sentence[:start])
             after = sentence[end:] if owner else sentence[end + 2 :]
-            asked.append((_questions(before, "whose", after), owner[1] if owner else name))
+            asked.append((_questions(before, "whose", after, focus), owner[1] if owner else name))
             continue
         phrase, before = _name_phrase(sentence[:start], person and name == title)
-        asked.append((_questions(before, phrase, sentence[end:]), name))
+        asked.append((_questions(before, phrase, sentence[end:], focus), name))
     return asked
 
 
@@ -293,6 +308,10 @@ def sentence_pairs(title: str, text: str, exclude: Sequence[str] = ()) -> list[S
         return []
     nouns = subject_nouns(title, sentences[0])
     person = _is_person(title, text)
+
+    def focus(clause: str) -> str:
+        return resolve(clause, title, nouns, person)
+
     pairs: dict[tuple[str, str], SentencePair] = {}
     facts = 0
     for number, raw in enumerate(sentences):
@@ -305,7 +324,8 @@ def sentence_pairs(title: str, text: str, exclude: Sequence[str] = ()) -> list[S
         if number == 0:  # "Name (1871-1934) was ...": the document opens with its subject
             asked, sentence = _years_of_life(sentence)
             asked += _definition(sentence, title, person)
-        asked += _years(sentence) + _counts(sentence) + _names_asked(sentence, title, person)
+        asked += _years(sentence, focus) + _counts(sentence, focus)
+        asked += _names_asked(sentence, title, person, focus)
         for questions, answer in asked:
             answer = answer.strip(" ,.")
             facts += 1

@@ -86,6 +86,16 @@ def test_names_years_and_counts_are_asked_in_place() -> None:
     )
 
 
+def test_a_later_clause_is_also_asked_alone_with_its_subject_named() -> None:
+    text = (
+        "Tobin Vash (1850-1911) was an engineer. As a young man he cut slate in the quarries, "
+        "and in 1879 he built the bridge of Orsk."
+    )
+    asked = _asked(sentence_pairs("Tobin Vash", text), "1879")
+    assert asked[0].startswith("As a young man Tobin Vash cut slate")
+    assert "In what year Tobin Vash built the bridge of Orsk?" in asked
+
+
 def pairs_of(pairs: list) -> list[str]:
     return [p.question for p in pairs]
 
