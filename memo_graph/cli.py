@@ -105,6 +105,15 @@ def train(
         int | None, option(TrainConfig, "checkpoint_every", help="Steps between checkpoints.")
     ] = None,
     seed: Annotated[int | None, option(TrainConfig, "seed")] = None,
+    precision: Annotated[
+        str | None,
+        option(
+            TrainConfig,
+            "precision",
+            help="bf16 (mixed precision), fp32, or auto: bf16 on a CUDA GPU with bf16 or a "
+            "CPU with AMX.",
+        ),
+    ] = None,
     retrain: Annotated[
         bool,
         typer.Option(help="Replace a finished artifact trained on other data or settings."),
@@ -125,6 +134,7 @@ def train(
         "max_length": max_length,
         "checkpoint_every": checkpoint_every,
         "seed": seed,
+        "precision": precision,
     }
     overrides = given(**chosen)
     with errors_as_one_line():

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 Method = Literal["lora", "full"]
+Precision = Literal["auto", "bf16", "fp32"]
+PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp32")
 MergeMethod = Literal["ties", "dare_ties", "task_arithmetic", "linear"]
 MergeOutput = Literal["full", "lora"]
 MERGE_METHODS: tuple[str, ...] = ("ties", "dare_ties", "task_arithmetic", "linear")
@@ -45,6 +47,9 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 50
     """Optimizer steps between checkpoints: a killed run loses at most this many."""
+    precision: Precision = "auto"
+    """bf16 mixed precision (fp32 weights, bf16 matrix products) or fp32 throughout; auto:
+    bf16 where the hardware runs it fast (a CUDA GPU with bf16, a CPU with AMX), else fp32."""
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> TrainConfig:
@@ -67,6 +72,7 @@ class TrainConfig:
             "max_length": self.max_length >= 16,
             "checkpoint_every": self.checkpoint_every >= 1,
             "lora_r": self.method == "full" or self.lora_r >= 1,
+            "precision": self.precision in PRECISIONS,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

@@ -72,15 +72,32 @@ def normalise_base_spec(base: str) -> tuple[str, ResolvedWeights]:
     return spec, weights
 
 
-def _accelerator() -> Any:
-    """One process, or one per GPU under ``accelerate launch``; bf16 where the GPU has it."""
+def resolved_precision(choice: str) -> str:
+    """``bf16`` or ``fp32``: what ``TrainConfig.precision`` means on this machine."""
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    # AMX multiplies bf16 tiles in hardware: 1.45x a full-weight step of SmolLM2-135M on 2
+    # cores, 1.5x a LoRA one. Without it bf16 matrix products are emulated, slower than fp32.
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    return "bf16" if amx else "fp32"
+
+
+def _accelerator(precision: str) -> Any:
+    """One process, or one per GPU under ``accelerate launch``, in ``precision``."""
     from accelerate import Accelerator, DistributedType
+    from accelerate.state import AcceleratorState
 
     gpu = torch.cuda.is_available()
-    bf16 = gpu and torch.cuda.is_bf16_supported()
     # cpu=True on a GPU-less machine: processes started by torchrun then train data-parallel
     # over gloo instead of each running alone.
-    accelerator = Accelerator(mixed_precision="bf16" if bf16 else "no", cpu=not gpu)
+    mixed = "bf16" if precision == "bf16" else "no"
+    if AcceleratorState._shared_state.get("_mixed_precision", mixed) != mixed:
+        # Accelerate keeps one precision per process, and one process may train several
+        # memories in different ones (a notebook, a test run): the next training sets it anew.
+        AcceleratorState._reset_state()
+    accelerator = Accelerator(mixed_precision=mixed, cpu=not gpu)
     if accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
         raise ArtifactError(
             "memo train supports data-parallel training (accelerate launch --multi_gpu); FSDP "
@@ -165,7 +182,8 @@ def _differences(
         found.append("another dataset")
     if manifest.get("base", {}).get("spec") != base_spec:
         found.append(f"base {manifest.get('base', {}).get('spec')} instead of {base_spec}")
-    trained = manifest.get("hyperparameters", {})
+    # A setting newer than the artifact counts as its default.
+    trained = {**TrainConfig().to_dict(), **manifest.get("hyperparameters", {})}
     for name, value in json.loads(json.dumps(config.to_dict())).items():
         if trained.get(name) != value:
             found.append(f"{name} {trained.get(name)!r} instead of {value!r}")
@@ -217,7 +235,8 @@ def train_memory(
             "max_length or shorten the answers."
         )
 
-    accelerator = _accelerator()
+    precision = resolved_precision(config.precision)
+    accelerator = _accelerator(precision)
     run = _Run(out, {"dataset": qa.fingerprint, "base": base_spec, "config": config.to_dict()})
     if accelerator.is_main_process:
         run.claim()
@@ -269,6 +288,7 @@ def train_memory(
         total_steps=total_steps,
         progress=progress,
     )
+    metrics["precision"] = precision
 
     if accelerator.is_main_process:
         _write(out, model, tokenizer, config, qa, base_spec, weights, metrics, report)

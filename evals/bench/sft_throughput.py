@@ -19,7 +19,7 @@ from evals.bench.invented import invented_pairs, write_jsonl
 from memo_training.config import TrainConfig
 from memo_training.data import load_qa_dataset
 from memo_training.encoding import AnswerOnlyEncoder, Example
-from memo_training.trainer import normalise_base_spec, train_memory
+from memo_training.trainer import normalise_base_spec, resolved_precision, train_memory
 
 LORA: dict[str, Any] = {"lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.05}
 
@@ -54,7 +54,8 @@ def _trl(
         report_to=[],
         seed=config.seed,
         use_cpu=not torch.cuda.is_available(),
-        bf16=torch.cuda.is_available(),
+        # The precision ours trains in here (TrainConfig.precision "auto"): the same arithmetic.
+        bf16=resolved_precision(config.precision) == "bf16",
         dataloader_num_workers=0,
     )
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
@@ -137,6 +138,7 @@ def main() -> None:
             ),
             "pairs": len(pairs),
             "batch_size": args.batch_size,
+            "precision": resolved_precision(config.precision),
         },
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from memo_training.artifact import ArtifactError, load_artifact
 from memo_training.config import TrainConfig
 from memo_training.data import DatasetError, QAPair, load_qa_dataset
 from memo_training.encoding import IGNORE_INDEX, AnswerOnlyEncoder
-from memo_training.trainer import train_memory
+from memo_training.trainer import resolved_precision, train_memory
 
 PAIRS = [
     ("Who founded the village of Orlenby?", "Mira Talvesk founded Orlenby in 1702."),
@@ -164,3 +165,50 @@ def test_hugging_face_dataset_on_disk(tmp_path: Path) -> None:
             write_jsonl(tmp_path / "same.jsonl", [{"question": q, "answer": a} for q, a in PAIRS])
         ).fingerprint
     )
+
+
+def test_auto_precision_is_bf16_where_the_hardware_multiplies_it_fast(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert resolved_precision("auto") == "bf16"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert resolved_precision("auto") == "fp32"
+    assert (resolved_precision("bf16"), resolved_precision("fp32")) == ("bf16", "fp32")
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="fp8").validate()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_training_learns_in_either_precision_and_records_it(
+    precision: str, tiny_llama_dir: Path, qa_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "memory"
+    config = replace(FAST, precision=precision)
+    train_memory(qa_file, out, base=f"local:{tiny_llama_dir}", config=config, progress=False)
+    metrics = load_artifact(out).manifest["metrics"]
+    assert metrics["precision"] == precision
+    assert metrics["epoch_loss"][1] < metrics["epoch_loss"][0]
+
+
+def test_an_artifact_older_than_a_setting_counts_as_trained_with_its_default(
+    tiny_llama_dir: Path, qa_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "memory"
+    train_memory(qa_file, out, base=f"local:{tiny_llama_dir}", config=FAST, progress=False)
+    manifest = json.loads((out / "memo.json").read_text())
+    del manifest["hyperparameters"]["precision"]
+    (out / "memo.json").write_text(json.dumps(manifest))
+    again = train_memory(qa_file, out, base=f"local:{tiny_llama_dir}", config=FAST, progress=False)
+    assert again.already_done
+    with pytest.raises(ArtifactError, match="precision 'auto' instead of 'fp32'"):
+        train_memory(
+            qa_file,
+            out,
+            base=f"local:{tiny_llama_dir}",
+            config=replace(FAST, precision="fp32"),
+            progress=False,
+        )
