@@ -275,6 +275,13 @@ def demo(
             "evals/data/invented/reference_qa.jsonl (what a capable GENERATOR would write)."
         ),
     ] = None,
+    reference_pairs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also train a MEMORY on these pairs and show its rows beside the GENERATOR's, "
+            "e.g. evals/data/invented/reference_qa.jsonl."
+        ),
+    ] = None,
     epochs: Annotated[
         int | None, option(DemoSettings, "epochs", help="MEMORY training epochs.")
     ] = None,
@@ -332,6 +339,7 @@ def demo(
     with errors_as_one_line():
         settings = DemoSettings(
             pairs=pairs,
+            reference_pairs=reference_pairs,
             data=data,
             **given(
                 out=out,

@@ -10,7 +10,7 @@ when it runs again: the synthesis call cache, the trained MEMORY, every finished
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,11 @@ DEMO_SYSTEMS = {
     "memo": "MEMO (protocol + MEMORY)",
     "bm25": "BM25 RAG",
 }
+REFERENCE_SYSTEMS = {
+    "memory": "MEMORY alone, reference pairs",
+    "memo": "MEMO, reference pairs",
+}
+"""The rows of the MEMORY trained on ``DemoSettings.reference_pairs``."""
 KINDS = ("single-hop", "reversed", "cross-document")
 
 
@@ -46,6 +51,10 @@ class DemoSettings:
     """A MEMORY spec to ask as it is (``local:ARTIFACT``) instead of synthesising and training."""
     pairs: Path | None = None
     """QA pairs to train the MEMORY on instead of synthesising them (the GENERATOR is unused)."""
+    reference_pairs: Path | None = None
+    """Also train a MEMORY on these pairs (e.g. the invented set's reference_qa.jsonl, what a
+    capable GENERATOR would write) and ask it alone and through the protocol: its rows stand
+    beside those of the GENERATOR's pairs, showing what the GENERATOR costs."""
     steps: list[str] = field(default_factory=lambda: ["extraction"])
     """Synthesis steps. Sentence pairs already ask every name of a sentence from its
     attributes (what entity surfacing is for); a 135M GENERATOR's surfacing and
@@ -121,6 +130,8 @@ class DemoResult:
     """One row per system: F1 on single-hop, reversed and cross-document questions."""
     files: dict[str, Path]
     evaluation: EvaluationResult
+    reference: EvaluationResult | None = None
+    """The MEMORY trained on the reference pairs, asked alone and through the protocol."""
 
 
 async def run_demo(
@@ -130,19 +141,34 @@ async def run_demo(
     on_answer: Callable[[str, int, int], None] = lambda *_: None,
 ) -> DemoResult:
     evaluation, files = await evaluate(settings.evaluation(), models, progress, on_answer)
-    return DemoResult(
-        table=_table(evaluation),
-        by_kind=_by_kind(evaluation),
-        files=files,
-        evaluation=evaluation,
-    )
+    labels = dict(DEMO_SYSTEMS)
+    reference = None
+    if settings.reference_pairs is not None:
+        own = _memory_source(settings)
+        labels.update(memory=f"MEMORY alone, {own}", memo=f"MEMO, {own}")
+        asked = replace(
+            settings, out=settings.out / "reference", pairs=settings.reference_pairs, memory=None
+        ).evaluation()
+        asked.systems = list(REFERENCE_SYSTEMS)
+        reference, reference_files = await evaluate(asked, models, progress, on_answer)
+        files["reference_markdown"] = reference_files["markdown"]
+    table, by_kind = _table(evaluation, labels), _by_kind(evaluation, labels)
+    if reference is not None:
+        table += _table(reference, REFERENCE_SYSTEMS)
+        by_kind += _by_kind(reference, REFERENCE_SYSTEMS)
+    return DemoResult(table, by_kind, files, evaluation, reference)
 
 
-def _label(system: str) -> str:
-    return DEMO_SYSTEMS.get(system, system)
+def _memory_source(settings: DemoSettings) -> str:
+    """Where the main rows' MEMORY comes from, in the words of the table."""
+    if settings.memory:
+        return "given MEMORY"
+    if settings.pairs:
+        return "given pairs"
+    return "embedded GENERATOR" if settings.generator == "local" else "GENERATOR's pairs"
 
 
-def _table(evaluation: EvaluationResult) -> list[dict[str, Any]]:
+def _table(evaluation: EvaluationResult, labels: dict[str, str]) -> list[dict[str, Any]]:
     rows = []
     for summary in evaluation.summary:
         tokens = (summary["executive_input_tokens"] or 0) + (
@@ -150,7 +176,7 @@ def _table(evaluation: EvaluationResult) -> list[dict[str, Any]]:
         )
         rows.append(
             {
-                "system": _label(summary["system"]),
+                "system": labels[summary["system"]],
                 "EM": summary["exact_match"],
                 "F1": summary["f1"],
                 "contained": summary["contained"],
@@ -163,10 +189,10 @@ def _table(evaluation: EvaluationResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _by_kind(evaluation: EvaluationResult) -> list[dict[str, Any]]:
+def _by_kind(evaluation: EvaluationResult, labels: dict[str, str]) -> list[dict[str, Any]]:
     table = []
     for system in dict.fromkeys(row["system"] for row in evaluation.rows):
-        entry: dict[str, Any] = {"system": _label(system)}
+        entry: dict[str, Any] = {"system": labels[system]}
         for kind in KINDS:
             rows = [r for r in evaluation.rows if r["system"] == system and r["kind"] == kind]
             entry[kind] = summarise(rows)["f1"]

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evals.cli import app
-from evals.demo import DEMO_SYSTEMS, KINDS, DemoSettings, run_demo
+from evals.demo import DEMO_SYSTEMS, KINDS, REFERENCE_SYSTEMS, DemoSettings, run_demo
 from evals.pipeline import Models
 from tests.synthesis_run import scripted_generator
 
@@ -84,3 +84,37 @@ def test_demo_refuses_a_bad_setting(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--concurrency", "0"])
     assert result.exit_code == 2
     assert "concurrency" in result.output
+
+
+async def test_reference_pairs_add_their_memory_s_rows_beside_the_generator_s(
+    tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    tiny = f"local:{tiny_llama_dir}"
+    reference = tmp_path / "reference.jsonl"
+    rows = [
+        {"question": "Where is Lornhaven?", "answer": "On the Varrow Sea.", "step": "reference"},
+        {"question": "Who founded Pellmarsh?", "answer": "Orvane Tessaly.", "step": "reference"},
+    ]
+    reference.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    settings = DemoSettings(
+        out=tmp_path / "demo",
+        executive=tiny,
+        base=tiny,
+        questions=2,
+        epochs=1,
+        concurrency=2,
+        reference_pairs=reference,
+    )
+    result = await run_demo(settings, Models(generator=scripted_generator()), progress=None)
+    assert [row["system"] for row in result.table] == [
+        "base model, closed book",
+        "MEMORY alone, embedded GENERATOR",
+        "MEMO, embedded GENERATOR",
+        "BM25 RAG",
+        "MEMORY alone, reference pairs",
+        "MEMO, reference pairs",
+    ]
+    assert [row["system"] for row in result.by_kind][-2:] == list(REFERENCE_SYSTEMS.values())
+    assert result.reference is not None and result.files["reference_markdown"].exists()
+    trained = json.loads((next((settings.out / "reference").rglob("memo.json"))).read_text())
+    assert trained["dataset"]["pairs"] == 2
