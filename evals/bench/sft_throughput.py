@@ -1,6 +1,7 @@
 """Training throughput: memo_training's SFT vs TRL's SFTTrainer with completion-only loss, on
 the embedded model, the same 256 QA pairs, batch size, LoRA settings and learning rate, one
-epoch each, in one run.
+epoch each, in one run, in the precision ours trains in here (TrainConfig.precision). TRL is
+not a dependency: ``pip install trl`` first.
 
     python -m evals.bench.sft_throughput [--pairs 256] [--batch-size 8] [--base local]
 """
