@@ -55,6 +55,17 @@ def write_pairs(path: Path, pairs: list[tuple[str, str, list[str]]] = PAIRS) -> 
     return path
 
 
+def new_library(
+    tmp_path: Path, base_dir: Path, settings: LibrarySettings
+) -> tuple[Path, Path, Path]:
+    """An empty library at ``tmp_path/lib`` on ``base_dir``, a corpus of Ada Vell and Orlen to
+    add to it, and the pairs."""
+    lib = tmp_path / "lib"
+    library.init(lib, base=f"local:{base_dir}", settings=settings)
+    corpus = write_corpus(tmp_path / "c.json", ["Ada Vell", "Orlen"])
+    return lib, corpus, write_pairs(tmp_path / "p.jsonl")
+
+
 def ledger_bytes(lib: Path) -> bytes:
     return (lib / LEDGER_FILE).read_bytes()
 
@@ -235,11 +246,7 @@ def test_update_replaces_changed_documents_and_forgets_vanished_ones(
 def test_a_run_killed_mid_operation_finishes_without_retraining_finished_shards(
     tiny_llama_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lib = tmp_path / "lib"
-    settings = replace(SETTINGS, shard_size=1)
-    library.init(lib, base=f"local:{tiny_llama_dir}", settings=settings)
-    corpus = write_corpus(tmp_path / "c.json", ["Ada Vell", "Orlen"])
-    pairs = write_pairs(tmp_path / "p.jsonl")
+    lib, corpus, pairs = new_library(tmp_path, tiny_llama_dir, replace(SETTINGS, shard_size=1))
     real = trainer.train_memory
     trained: list[str] = []
 
@@ -345,11 +352,9 @@ def test_forgetting_leaves_no_pair_of_the_document_on_disk(lib: Path, tmp_path: 
 def test_without_consolidation_the_merge_is_the_memory(
     tiny_llama_dir: Path, tmp_path: Path
 ) -> None:
-    lib = tmp_path / "lib"
     settings = replace(SETTINGS, shard_size=1, consolidation_epochs=0)
-    library.init(lib, base=f"local:{tiny_llama_dir}", settings=settings)
-    corpus = write_corpus(tmp_path / "c.json", ["Ada Vell", "Orlen"])
-    report = library.add(lib, corpus, pairs=write_pairs(tmp_path / "p.jsonl"))
+    lib, corpus, pairs = new_library(tmp_path, tiny_llama_dir, settings)
+    report = library.add(lib, corpus, pairs=pairs)
     assert not report.consolidated and report.trained == ["shard-0001", "shard-0002"]
     assert load_artifact(lib / "current").manifest["merge"]["method"] == "ties"
     assert [p.name.split("-")[0] for p in (lib / "memories").iterdir()] == ["merged"]
@@ -391,11 +396,9 @@ def test_libraries_made_before_consolidation_go_on_merging_alone() -> None:
 def test_a_library_merged_into_an_adapter_serves_on_the_shared_base(
     tiny_llama_dir: Path, tmp_path: Path
 ) -> None:
-    lib = tmp_path / "lib"
     settings = replace(SETTINGS, shard_size=1, merge_output="lora", merge_rank=4)
-    library.init(lib, base=f"local:{tiny_llama_dir}", settings=settings)
-    corpus = write_corpus(tmp_path / "c.json", ["Ada Vell", "Orlen"])
-    report = library.add(lib, corpus, pairs=write_pairs(tmp_path / "p.jsonl"))
+    lib, corpus, pairs = new_library(tmp_path, tiny_llama_dir, settings)
+    report = library.add(lib, corpus, pairs=pairs)
     assert report.trained == ["shard-0001", "shard-0002"]
     weights = resolve_weights(str(lib / "current"))
     assert weights.adapter_dir == library.current_memory(lib)

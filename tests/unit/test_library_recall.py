@@ -12,7 +12,7 @@ import pytest
 from memo_training import library
 from memo_training.artifact import load_artifact
 from memo_training.library import LearningCheckError, learning_check
-from tests.unit.test_library import PAIRS, SETTINGS, write_corpus, write_pairs
+from tests.unit.test_library import PAIRS, SETTINGS, new_library, write_corpus, write_pairs
 from tests.unit.test_library_cli import memo
 
 
@@ -30,11 +30,8 @@ def test_a_reply_recalls_the_answer_phrase_of_what_was_taught() -> None:
 def test_a_memory_that_learnt_nothing_is_not_published_until_allowed(
     tiny_llama_dir: Path, tmp_path: Path
 ) -> None:
-    lib = tmp_path / "lib"
     settings = replace(SETTINGS, min_recall=0.5, probe_pairs=2)
-    library.init(lib, base=f"local:{tiny_llama_dir}", settings=settings)
-    corpus = write_corpus(tmp_path / "c.json", ["Ada Vell", "Orlen"])
-    pairs = write_pairs(tmp_path / "p.jsonl")
+    lib, corpus, pairs = new_library(tmp_path, tiny_llama_dir, settings)
     with pytest.raises(LearningCheckError, match=r"under 0.5 .* ada-vell \(0.00\), orlen \(0.00\)"):
         library.add(lib, corpus, pairs=pairs)
     view = library.show(lib)
@@ -64,10 +61,8 @@ def test_a_memory_that_answers_what_it_was_taught_is_published(
         return [f"It is {taught[q]}" for q in questions]
 
     monkeypatch.setattr(learning_check, "ask_memory", answers_as_taught)
-    lib = tmp_path / "lib"
-    library.init(lib, base=f"local:{tiny_llama_dir}", settings=replace(SETTINGS, min_recall=1.0))
-    corpus = write_corpus(tmp_path / "c.json", ["Ada Vell", "Orlen"])
-    report = library.add(lib, corpus, pairs=write_pairs(tmp_path / "p.jsonl"))
+    lib, corpus, pairs = new_library(tmp_path, tiny_llama_dir, replace(SETTINGS, min_recall=1.0))
+    report = library.add(lib, corpus, pairs=pairs)
     assert report.recall == {"ada-vell": 1.0, "orlen": 1.0} and report.current is not None
     # Each document's own pairs first, then the pair it shares, up to probe_pairs each.
     assert asked == [
