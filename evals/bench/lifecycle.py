@@ -266,6 +266,7 @@ def main() -> None:
     about = _probes(args.forget, args.forgotten_pairs, about=True)
     exclusive, shared = only_there(args.forget, about)
     others = _probes(args.forget, args.probe_pairs, about=False)
+    groups = {"about": exclusive, "shared": shared, "others": others}
     new_fact, old_fact = _update_probes()
     base_dir = None if args.base == "local" else args.base.removeprefix("local:")
     with tempfile.TemporaryDirectory() as tmp:
@@ -275,12 +276,8 @@ def main() -> None:
         added = library.add(lib, DATA / "corpus.json", pairs=DATA / "reference_qa.jsonl")
         add_s = time.perf_counter() - started
         memory = str(library.current_memory(lib))
-        before = {
-            "about": _contained(memory, exclusive, args.max_tokens),
-            "shared": _contained(memory, shared, args.max_tokens),
-            "others": _contained(memory, others, args.max_tokens),
-            "closed_book": _contained(base_dir, exclusive, args.max_tokens),
-        }
+        before = {k: _contained(memory, v, args.max_tokens) for k, v in groups.items()}
+        before["closed_book"] = _contained(base_dir, exclusive, args.max_tokens)
         citations = citation_scores(lib, citation_pairs(args.citation_pairs))
         single: float | None = None
         if not args.skip_single:
@@ -299,11 +296,7 @@ def main() -> None:
         forgot = library.forget(lib, [args.forget])
         forget_s = time.perf_counter() - started
         memory = str(library.current_memory(lib))
-        after = {
-            "about": _contained(memory, exclusive, args.max_tokens),
-            "shared": _contained(memory, shared, args.max_tokens),
-            "others": _contained(memory, others, args.max_tokens),
-        }
+        after = {k: _contained(memory, v, args.max_tokens) for k, v in groups.items()}
         corpus, pairs = _updated_inputs(work, args.forget)
         started = time.perf_counter()
         updated = library.update(lib, corpus, pairs=pairs)
