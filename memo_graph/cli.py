@@ -460,7 +460,8 @@ def ask(
 def _print_exchange(exchange: dict[str, Any]) -> None:
     stage = f"{exchange['stage']:>14}"
     if not exchange["sent"]:
-        say("[dim]{}  not sent (dead end): {}[/]", stage, exchange["question"])
+        why = exchange.get("reasoning") or "not sent"
+        say("[dim]{}  {}  ({})[/]", stage, exchange["question"], why)
         return
     style = "green" if exchange["confident"] else "red"
     say("[dim]{}[/]  [bold]Q:[/] {}", stage, exchange["question"])

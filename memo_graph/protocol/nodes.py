@@ -248,11 +248,19 @@ class ProtocolNodes:
     ) -> tuple[list[Exchange], Cost]:
         """Ask one question, unless it is no question at all or the MEMORY already said too
         often that it does not know."""
-        if not is_question(question):
-            return [_unsent(stage, question, target, NOT_A_QUESTION)], Cost()
-        if is_dead(question, trail, context.dead_end_after):
-            return [_unsent(stage, question, target, DEAD_END)], Cost()
-        return await self._ask_memory(context, runtime, stage, [question], target)
+        why = (
+            NOT_A_QUESTION
+            if not is_question(question)
+            else DEAD_END
+            if is_dead(question, trail, context.dead_end_after)
+            else ""
+        )
+        if not why:
+            return await self._ask_memory(context, runtime, stage, [question], target)
+        # Streamed like a sent exchange, so a caller following the stream sees the whole trail.
+        exchange = _unsent(stage, question, target, why)
+        runtime.stream_writer({"exchange": dict(exchange)})
+        return [exchange], Cost()
 
     def _notebook(self, state: ProtocolState, context: ProtocolContext, turns_left: int) -> str:
         trail = state.get("trail", [])

@@ -215,10 +215,23 @@ async def test_what_is_not_a_question_is_never_sent_to_the_memory() -> None:
             FinalAnswer={"answer": "Pellmarsh", "justification": "scripted"},
         )
     )
-    out = await run(scripted, MemoryBackend(ScriptedChatModel(reply=reply)), max_subquestions=3)
+    graph = build_protocol(scripted, MemoryBackend(ScriptedChatModel(reply=reply))).compile()
+    streamed, out = [], {}
+    async for _, mode, chunk in graph.astream(
+        {"query": QUERY},
+        context=ProtocolContext(identification_turns=2, seeking_turns=2, max_subquestions=3),
+        stream_mode=["custom", "values"],
+        subgraphs=True,
+    ):
+        if mode == "custom":
+            streamed.append(chunk["exchange"])
+        else:
+            out = chunk
     assert asked == [QUERY, "Who charted the islands?"]
     unsent = [e for e in out["trail"] if not e["sent"]]
     assert [e["reasoning"] for e in unsent] == ["not sent: it is not a question"] * 2
+    # A caller following the stream sees every exchange of the trail, the unsent ones too.
+    assert streamed == out["trail"]
 
 
 class _TemperatureSpy(MemoryBackend):

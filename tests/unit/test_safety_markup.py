@@ -29,7 +29,11 @@ class MarkupGraph:
             "sent": True,
         }
         yield (), "custom", {"exchange": exchange}
-        yield (), "custom", {"exchange": {**exchange, "sent": False}}
+        yield (
+            (),
+            "custom",
+            {"exchange": {**exchange, "sent": False, "reasoning": f"not sent {HOSTILE}"}},
+        )
         yield (
             (),
             "values",
@@ -51,7 +55,7 @@ def test_ask_prints_markup_in_replies_literally(monkeypatch: pytest.MonkeyPatch)
     printed = " ".join(result.output.split())
     for shown in ("Q: Q", "A: A", "answer: answer", "justification: because", "entity: entity"):
         assert f"{shown} {HOSTILE}" in printed, shown
-    assert f"not sent (dead end): Q {HOSTILE}" in printed
+    assert f"Q {HOSTILE} (not sent {HOSTILE})" in printed
     assert f"note: note {HOSTILE}" in printed
 
 
