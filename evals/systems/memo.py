@@ -148,6 +148,8 @@ class MemoSystem:
                 "identified": out.get("identified", False),
                 "exchanges": len(out.get("trail", [])),
                 "decided_by": out.get("decided_by", ""),
+                "executive_answer": out.get("executive_answer", ""),
+                "trail": out.get("trail", []),
             },
         )
 

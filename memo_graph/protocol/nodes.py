@@ -473,6 +473,7 @@ class ProtocolNodes:
             "answer": answer,
             "justification": justification,
             "decided_by": decided_by,
+            "executive_answer": proposed.strip(),
             "cost": add_cost(cost, Cost(wall_s=_elapsed(state))),
             "errors": errors,
         }

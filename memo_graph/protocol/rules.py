@@ -114,6 +114,19 @@ def confirmed_direct_reply(query: str, trail: Sequence[Exchange]) -> Exchange | 
     return direct if confirmed else None
 
 
+def _supports(proposed: str, reply: Exchange, stated: set[str]) -> bool:
+    """Whether ``reply`` supports the EXECUTIVE's answer: it states enough of its content
+    words, and the answer does not put a word of its own in place of the reply's answer
+    phrase ("The North Sea" is not supported by "The Varrow Sea.", nor "Calth, the largest
+    of the Drennic Islands" by "Cault, the largest of the Drennic Islands": a small EXECUTIVE
+    copies a reply wrongly). Numbers may be new: an EXECUTIVE computes ages and spans."""
+    if support(proposed, reply["answer"]) < SUPPORT_THRESHOLD:
+        return False
+    said = content_words(proposed)
+    invented = {word for word in said - stated if not word.isdigit()}
+    return not invented or content_words(core(reply["answer"])) <= said
+
+
 def _in_memory_words(
     proposed: str, supporting: Sequence[Exchange], confident: Sequence[Exchange]
 ) -> str:
@@ -165,9 +178,8 @@ def decide_answer(query: str, proposed: str, trail: Sequence[Exchange]) -> tuple
             return proposed, "executive: no confident MEMORY reply to check it against"
         return "I could not find the answer.", "nothing: no confident MEMORY reply"
     direct = direct_reply(query, trail)
-    supporting = [
-        e for e in confident if proposed and support(proposed, e["answer"]) >= SUPPORT_THRESHOLD
-    ]
+    stated = set().union(*(content_words(e["answer"]) for e in confident))
+    supporting = [e for e in confident if proposed and _supports(proposed, e, stated)]
     answer = _in_memory_words(proposed, supporting, confident) if supporting else ""
     if supporting and (direct is None or direct in supporting):
         return answer, "executive: supported by a confident MEMORY reply"

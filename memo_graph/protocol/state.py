@@ -78,6 +78,8 @@ class ProtocolOutput(TypedDict, total=False):
     decided_by: str
     """The rule that chose the answer: the EXECUTIVE's answer when a confident MEMORY reply
     supports it, else a MEMORY reply (see protocol/rules.py ``decide_answer``)."""
+    executive_answer: str
+    """The EXECUTIVE's final answer as it gave it, before the graph's support check."""
     sources: list[str]
     """The documents cited by the MEMORY replies the answer rests on: the reply it was taken
     from, else the confident replies that support it (protocol/rules.py ``answer_sources``)."""

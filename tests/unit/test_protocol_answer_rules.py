@@ -288,3 +288,25 @@ def test_an_answer_phrase_keeps_numbers_and_titles_whole() -> None:
 def test_a_question_mark_asks_in_any_script() -> None:
     assert is_question("\u8c01\u521b\u7acb\u4e86\u5b83\uff1f")
     assert not is_question("?") and not is_question("./home/x/1994")
+
+
+def test_a_word_of_the_executives_own_in_place_of_the_replys_answer_is_not_supported() -> None:
+    """Seen with the embedded EXECUTIVE: one shared word ("Sea") or a name copied wrongly made
+    the EXECUTIVE's answer look supported by the MEMORY's direct reply it contradicts."""
+    sea = [exchange(QUERY, "The Varrow Sea.")]
+    assert decide_answer(QUERY, "The North Sea", sea) == (
+        "The Varrow Sea.",
+        "memory: its direct reply (the executive's answer was unsupported)",
+    )
+    moss = [exchange(QUERY, "Cault, the largest of the Drennic Islands, in 1921.")]
+    answer = decide_answer(QUERY, "Calth, the largest of the Drennic Islands, in 1921.", moss)[0]
+    assert answer == "Cault, the largest of the Drennic Islands, in 1921."
+    # Without the direct reply, the replies that state the answer phrase still decide.
+    others = [exchange("Which sea?", "The Varrow Sea."), exchange("Where?", "On the Varrow Sea.")]
+    assert decide_answer(QUERY, "The North Sea", others)[0] == "The Varrow Sea."
+    # Words of its own beside the reply's answer phrase are supported (and said in the
+    # reply's words), numbers it computed too.
+    supported = "executive: supported by a confident MEMORY reply"
+    assert decide_answer(QUERY, "the cold Varrow Sea", sea) == ("The Varrow Sea.", supported)
+    years = [exchange(QUERY, "In 1901, three years after the founding.")]
+    assert decide_answer(QUERY, "3 years", years) == ("3 years", supported)
