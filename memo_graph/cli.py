@@ -114,6 +114,14 @@ def train(
             "CPU with AMX.",
         ),
     ] = None,
+    lr_schedule: Annotated[
+        str | None,
+        option(
+            TrainConfig,
+            "lr_schedule",
+            help="After warmup: constant, or linear / cosine decay to zero.",
+        ),
+    ] = None,
     retrain: Annotated[
         bool,
         typer.Option(help="Replace a finished artifact trained on other data or settings."),
@@ -135,6 +143,7 @@ def train(
         "checkpoint_every": checkpoint_every,
         "seed": seed,
         "precision": precision,
+        "lr_schedule": lr_schedule,
     }
     overrides = given(**chosen)
     with errors_as_one_line():

@@ -8,6 +8,8 @@ from typing import Any, Literal
 Method = Literal["lora", "full"]
 Precision = Literal["auto", "bf16", "fp32"]
 PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp32")
+LrSchedule = Literal["constant", "linear", "cosine"]
+LR_SCHEDULES: tuple[str, ...] = ("constant", "linear", "cosine")
 MergeMethod = Literal["ties", "dare_ties", "task_arithmetic", "linear"]
 MergeOutput = Literal["full", "lora"]
 MERGE_METHODS: tuple[str, ...] = ("ties", "dare_ties", "task_arithmetic", "linear")
@@ -40,7 +42,10 @@ class TrainConfig:
     batch_size: int = 8
     gradient_accumulation: int = 1
     warmup_ratio: float = 0.05
-    """Linear warmup over this share of the steps, then a constant learning rate."""
+    """Linear warmup over this share of the steps, then ``lr_schedule``."""
+    lr_schedule: LrSchedule = "constant"
+    """After warmup: the learning rate held (constant), or decayed to zero by the last step
+    (linear, cosine: what transformers' Trainer does by default)."""
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     max_length: int = 1024
@@ -73,6 +78,7 @@ class TrainConfig:
             "checkpoint_every": self.checkpoint_every >= 1,
             "lora_r": self.method == "full" or self.lora_r >= 1,
             "precision": self.precision in PRECISIONS,
+            "lr_schedule": self.lr_schedule in LR_SCHEDULES,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

@@ -190,8 +190,20 @@ def _differences(
     return found
 
 
-def _warmup_then_constant(warmup_steps: int) -> Any:
-    return lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
+def _learning_rate_factor(schedule: str, warmup_steps: int, total_steps: int) -> Any:
+    """The share of the learning rate at each optimizer step: linear warmup, then held or
+    decayed to zero at ``total_steps``."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        if schedule == "constant":
+            return 1.0
+        done = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
+        left = max(0.0, 1.0 - done)
+        return left if schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * (1.0 - left)))
+
+    return factor
 
 
 def train_memory(
@@ -255,7 +267,9 @@ def train_memory(
     plan = plan[: len(plan) - len(plan) % workers] if len(plan) >= workers else plan[:workers]
     total_steps = math.ceil(len(plan) / (workers * config.gradient_accumulation))
     warmup = math.ceil(config.warmup_ratio * total_steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_constant(warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _learning_rate_factor(config.lr_schedule, warmup, total_steps)
+    )
 
     state, skipped = load_latest_checkpoint(run.checkpoints)
     step, start = 0, 0

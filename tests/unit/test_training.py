@@ -14,7 +14,7 @@ from memo_training.artifact import ArtifactError, load_artifact
 from memo_training.config import TrainConfig
 from memo_training.data import DatasetError, QAPair, load_qa_dataset
 from memo_training.encoding import IGNORE_INDEX, AnswerOnlyEncoder
-from memo_training.trainer import resolved_precision, train_memory
+from memo_training.trainer import _learning_rate_factor, resolved_precision, train_memory
 
 PAIRS = [
     ("Who founded the village of Orlenby?", "Mira Talvesk founded Orlenby in 1702."),
@@ -212,3 +212,28 @@ def test_an_artifact_older_than_a_setting_counts_as_trained_with_its_default(
             config=replace(FAST, precision="fp32"),
             progress=False,
         )
+
+
+def test_the_learning_rate_warms_up_then_holds_or_decays_to_zero() -> None:
+    def rates(schedule: str) -> list[float]:
+        factor = _learning_rate_factor(schedule, warmup_steps=2, total_steps=10)
+        return [round(factor(step), 3) for step in range(11)]
+
+    assert rates("constant") == [0.5] + [1.0] * 10
+    assert rates("linear") == [0.5, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0.0]
+    cosine = rates("cosine")
+    assert cosine[:3] == [0.5, 1.0, 1.0] and cosine[6] == 0.5 and cosine[10] == 0.0
+    assert all(a >= b for a, b in zip(cosine[1:], cosine[2:], strict=False))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="step").validate()  # type: ignore[arg-type]
+
+
+def test_training_with_a_decaying_learning_rate_learns(
+    tiny_llama_dir: Path, qa_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "memory"
+    config = replace(FAST, lr_schedule="linear")
+    train_memory(qa_file, out, base=f"local:{tiny_llama_dir}", config=config, progress=False)
+    manifest = load_artifact(out).manifest
+    assert manifest["hyperparameters"]["lr_schedule"] == "linear"
+    assert manifest["metrics"]["epoch_loss"][1] < manifest["metrics"]["epoch_loss"][0]
