@@ -47,8 +47,8 @@ def _phrases() -> list[str]:
         f"({cache_mb} MB by default",
         f"(`{train.target_modules}`), lr {_rate(train.learning_rate)}, {train.epochs} epochs, "
         f"batch {train.batch_size}, {round(train.warmup_ratio * 100)}% linear warmup then "
-        f"{train.lr_schedule}, weight decay {train.weight_decay}, gradient clipping {train.max_grad_norm}, "
-        f"length-grouped batches, seed {train.seed}",
+        f"{train.lr_schedule}, weight decay {train.weight_decay}, gradient clipping "
+        f"{train.max_grad_norm}, length-grouped batches, seed {train.seed}",
         f"`lora-small` (r={small['lora_r']}, alpha={small['lora_alpha']}), `lora-large` "
         f"(r={large['lora_r']}, alpha={large['lora_alpha']}), `full` "
         f"(lr {_rate(full['learning_rate'])})",
