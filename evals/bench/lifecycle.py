@@ -19,7 +19,7 @@ precise, not exact); of all titles cited, the share the library holds
 (``citation_in_ledger``).
 
     python -m evals.bench.lifecycle [--base local] [--method full] [--epochs 6] [--forget lornhaven]
-        [--consolidation-epochs 1]
+        [--consolidation-epochs 2]
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def main() -> None:
         "--consolidation-epochs",
         type=int,
         default=None,
-        help="Epochs on all pairs after each merge (default: the library's, 1).",
+        help="Epochs on all pairs after each merge (default: the library's, 2).",
     )
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from memo_training.config import (
+    LR_SCHEDULES,
     MERGE_DENSITY,
     MERGE_METHOD,
     MERGE_METHODS,
     MERGE_OUTPUT,
     MERGE_RANK,
+    LrSchedule,
     MergeMethod,
     MergeOutput,
     TrainConfig,
@@ -43,7 +45,14 @@ class LibrarySettings:
             "description": "Epochs the merge of several shards then trains on all the "
             "library's pairs, which brings back most of what merging loses (README, "
             "lifecycle); forgetting stays exact, the forgotten pairs being in neither. 0: the "
-            "merge is the memory; none: 1 for a full-weight merge, 0 for a LoRA one."
+            "merge is the memory; none: 2 for a full-weight merge, 0 for a LoRA one."
+        },
+    )
+    consolidation_lr_schedule: LrSchedule = field(
+        default="linear",
+        metadata={
+            "description": "The consolidation's learning rate after warmup: decayed to zero "
+            "(linear), which varies less from one training to the next than held (constant)."
         },
     )
     probe_pairs: int = field(
@@ -90,6 +99,11 @@ class LibrarySettings:
                 "consolidation trains the merged weights, and merge_output lora keeps an "
                 "adapter: give merge_output full, or consolidation_epochs 0."
             )
+        if self.consolidation_lr_schedule not in LR_SCHEDULES:
+            raise LibraryError(
+                f"consolidation_lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                f"not {self.consolidation_lr_schedule!r}"
+            )
         if self.probe_pairs < 0 or not 0 <= self.min_recall <= 1:
             raise LibraryError("probe_pairs must be 0 or more, and min_recall in [0, 1]")
         self.training.validate()
@@ -99,13 +113,27 @@ class LibrarySettings:
         """Epochs of training on all pairs after a merge of several shards."""
         if self.consolidation_epochs is not None:
             return self.consolidation_epochs
-        return 1 if self.merge_output == "full" else 0
+        return 2 if self.merge_output == "full" else 0
+
+    @property
+    def consolidation_training(self) -> TrainConfig:
+        """How the consolidation trains: the shards' settings, its own epochs and schedule."""
+        return replace(
+            self.training, epochs=self.consolidation, lr_schedule=self.consolidation_lr_schedule
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LibrarySettings:
-        # Libraries made before consolidation existed go on merging alone.
+        # Libraries made before consolidation existed go on merging alone; those made before
+        # its schedule, on one epoch at a constant rate.
         data = {"consolidation_epochs": 0, **data}
+        if "consolidation_lr_schedule" not in data:
+            data["consolidation_lr_schedule"] = "constant"
+            if data["consolidation_epochs"] is None:
+                data["consolidation_epochs"] = (
+                    1 if data.get("merge_output", MERGE_OUTPUT) == "full" else 0
+                )
         return cls(**{**data, "training": TrainConfig(**data["training"])})

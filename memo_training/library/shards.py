@@ -4,7 +4,6 @@ pairs (consolidated) when the settings ask."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
@@ -128,7 +127,7 @@ def consolidated_memory(
     from memo_training.trainer import train_memory
 
     pairs = [p for shard in ledger.trainable_shards() for p in training_pairs(ledger, shard)]
-    config = dataclasses.replace(settings.training, epochs=settings.consolidation)
+    config = settings.consolidation_training
     name = f"consolidated-{_recipe_key([merged.name, pairs_text(pairs), config.to_dict()])}"
     pairs_file, fingerprint = _written(layout.memories / f"{name}.jsonl", pairs)
     target = layout.memories / name

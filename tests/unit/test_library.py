@@ -111,10 +111,12 @@ def test_add_trains_a_shard_per_add_and_merges_them(made: Path) -> None:
         ("shard-0002", ["brask"], 2),
     ]
     assert all(s.artifact is not None for s in view.shards) and view.published
-    # The memory is the shards' merge trained one more epoch on all their pairs.
+    # The memory is the shards' merge trained two more epochs on all their pairs, the learning
+    # rate decaying to zero.
     consolidated = load_artifact(made / "current")
     assert library.current_memory(made).name.startswith("consolidated-")
-    assert consolidated.manifest["hyperparameters"]["epochs"] == 1
+    assert consolidated.manifest["hyperparameters"]["epochs"] == 2
+    assert consolidated.manifest["hyperparameters"]["lr_schedule"] == "linear"
     assert consolidated.manifest["dataset"]["pairs"] == 7
     merged = load_artifact(consolidated.manifest["base"]["spec"].removeprefix("local:"))
     assert merged.manifest["merge"]["method"] == "ties"
@@ -387,8 +389,16 @@ def test_libraries_made_before_consolidation_go_on_merging_alone() -> None:
     settings = SETTINGS.to_dict()
     del settings["consolidation_epochs"]
     assert LibrarySettings.from_dict(settings).consolidation == 0
-    assert LibrarySettings().consolidation == 1
+    assert LibrarySettings().consolidation == 2
+    assert LibrarySettings().consolidation_training.lr_schedule == "linear"
     assert LibrarySettings(merge_output="lora").consolidation == 0
+    # Made with consolidation but before its schedule: one epoch at a constant rate, as then.
+    settings = {**SETTINGS.to_dict(), "consolidation_epochs": None, "merge_output": "full"}
+    del settings["consolidation_lr_schedule"]
+    before = LibrarySettings.from_dict(settings).consolidation_training
+    assert (before.epochs, before.lr_schedule) == (1, "constant")
+    with pytest.raises(library.LibraryError, match="consolidation_lr_schedule"):
+        LibrarySettings(consolidation_lr_schedule="step").validate()  # type: ignore[arg-type]
     with pytest.raises(library.LibraryError, match="consolidation trains the merged weights"):
         LibrarySettings(merge_output="lora", consolidation_epochs=1).validate()
 
