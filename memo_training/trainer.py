@@ -199,9 +199,8 @@ def _learning_rate_factor(schedule: str, warmup_steps: int, total_steps: int) ->
             return (step + 1) / warmup_steps
         if schedule == "constant":
             return 1.0
-        done = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
-        left = max(0.0, 1.0 - done)
-        return left if schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * (1.0 - left)))
+        done = min(1.0, (step - warmup_steps) / max(total_steps - warmup_steps, 1))
+        return 1.0 - done if schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * done))
 
     return factor
 

@@ -248,14 +248,11 @@ class ProtocolNodes:
     ) -> tuple[list[Exchange], Cost]:
         """Ask one question, unless it is no question at all or the MEMORY already said too
         often that it does not know."""
-        why = (
-            NOT_A_QUESTION
-            if not is_question(question)
-            else DEAD_END
-            if is_dead(question, trail, context.dead_end_after)
-            else ""
-        )
-        if not why:
+        if not is_question(question):
+            why = NOT_A_QUESTION
+        elif is_dead(question, trail, context.dead_end_after):
+            why = DEAD_END
+        else:
             return await self._ask_memory(context, runtime, stage, [question], target)
         # Streamed like a sent exchange, so a caller following the stream sees the whole trail.
         exchange = _unsent(stage, question, target, why)

@@ -127,15 +127,17 @@ def _supports(proposed: str, reply: Exchange, stated: set[str]) -> bool:
     return not invented or content_words(core(reply["answer"])) <= said
 
 
-def _in_memory_words(
-    proposed: str, supporting: Sequence[Exchange], confident: Sequence[Exchange]
-) -> str:
+def _stated(confident: Sequence[Exchange]) -> set[str]:
+    """Every content word the confident MEMORY replies say."""
+    return set().union(*(content_words(e["answer"]) for e in confident))
+
+
+def _in_memory_words(proposed: str, supporting: Sequence[Exchange], stated: set[str]) -> str:
     """The EXECUTIVE's answer, said in the fewest words: a supporting reply that states all
     it says in fewer (a small EXECUTIVE repeats itself: "1895.1895.1895..." for the reply
     "1895."); and where it says a word no confident reply says ("1911.9"), the supporting
     reply that says nothing beyond it, if there is one."""
     said = content_words(proposed)
-    stated = set().union(*(content_words(e["answer"]) for e in confident))
     if said - stated:
         # Only a reply that says nothing beyond the answer may stand in for it: one that
         # says more ("In 1901, three years after") answers something else.
@@ -178,9 +180,9 @@ def decide_answer(query: str, proposed: str, trail: Sequence[Exchange]) -> tuple
             return proposed, "executive: no confident MEMORY reply to check it against"
         return "I could not find the answer.", "nothing: no confident MEMORY reply"
     direct = direct_reply(query, trail)
-    stated = set().union(*(content_words(e["answer"]) for e in confident))
+    stated = _stated(confident)
     supporting = [e for e in confident if proposed and _supports(proposed, e, stated)]
-    answer = _in_memory_words(proposed, supporting, confident) if supporting else ""
+    answer = _in_memory_words(proposed, supporting, stated) if supporting else ""
     if supporting and (direct is None or direct in supporting):
         return answer, "executive: supported by a confident MEMORY reply"
     chained = any(_outweighs_direct(e, confident) for e in supporting)
