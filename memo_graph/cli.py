@@ -98,6 +98,10 @@ def train(
     ] = None,
     lora_r: Annotated[int | None, option(TrainConfig, "lora_r")] = None,
     lora_alpha: Annotated[int | None, option(TrainConfig, "lora_alpha")] = None,
+    lora_dropout: Annotated[
+        float | None,
+        option(TrainConfig, "lora_dropout", help="Dropout on adapter inputs (paper: 0.05)."),
+    ] = None,
     max_length: Annotated[
         int | None, option(TrainConfig, "max_length", help="Tokens per example, at most.")
     ] = None,
@@ -139,6 +143,7 @@ def train(
         "gradient_accumulation": gradient_accumulation,
         "lora_r": lora_r,
         "lora_alpha": lora_alpha,
+        "lora_dropout": lora_dropout,
         "max_length": max_length,
         "checkpoint_every": checkpoint_every,
         "seed": seed,

@@ -121,11 +121,30 @@ class AnswerOnlyLM(torch.nn.Module):
         return loss, torch.tensor(labelled, device=loss.device)
 
 
-def _load_model(weights: ResolvedWeights, config: TrainConfig, device: torch.device) -> Any:
+# On a CPU, PyTorch's fused attention costs more than it saves on short examples (a LoRA step
+# of SmolLM2-135M, batch 8 of 58 tokens, 2 cores: 1.01 s fused against 0.85 s plain), while
+# plain attention keeps a batch x heads x length^2 matrix per layer for the backward pass.
+_PLAIN_ATTENTION_MAX_TOKENS = 256
+
+
+def attention_kernel(device: torch.device, longest_example: int) -> str:
+    """The attention implementation training runs: plain (``eager``) for short examples on a
+    CPU, PyTorch's fused kernel (``sdpa``) otherwise."""
+    short = longest_example <= _PLAIN_ATTENTION_MAX_TOKENS
+    return "eager" if device.type == "cpu" and short else "sdpa"
+
+
+def _load_model(
+    weights: ResolvedWeights, config: TrainConfig, device: torch.device, longest_example: int
+) -> Any:
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    model: Any = AutoModelForCausalLM.from_pretrained(weights.base_dir, dtype=torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        weights.base_dir,
+        dtype=torch.float32,
+        attn_implementation=attention_kernel(device, longest_example),
+    )
     model = model.to(device)
     model.config.use_cache = False
     if config.method == "lora":
@@ -253,7 +272,8 @@ def train_memory(
         run.claim()
     accelerator.wait_for_everyone()
     torch.manual_seed(config.seed)
-    model = _load_model(weights, config, accelerator.device)
+    longest = max(len(e.input_ids) for e in examples)
+    model = _load_model(weights, config, accelerator.device, longest)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         trainable, lr=config.learning_rate, weight_decay=config.weight_decay

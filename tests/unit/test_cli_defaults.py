@@ -52,6 +52,7 @@ def _help(command: str) -> str:
         ("ask", "--seeking-turns", ProtocolContext().seeking_turns),
         ("train", "--epochs", TrainConfig().epochs),
         ("train", "--lr", TrainConfig().learning_rate),
+        ("train", "--lora-dropout", TrainConfig().lora_dropout),
         ("merge", "--density", training.MERGE_DENSITY),
         ("eval", "--k", EvalSettings(benchmark="x", out=Path("x")).k),
         ("eval", "--generator-max-tokens", SynthesisContext().max_tokens),

@@ -11,10 +11,17 @@ from transformers import AutoTokenizer
 
 from memo_graph import LocalChatModel
 from memo_training.artifact import ArtifactError, load_artifact
-from memo_training.config import TrainConfig
+from memo_training.config import PRESETS, TrainConfig
 from memo_training.data import DatasetError, QAPair, load_qa_dataset
 from memo_training.encoding import IGNORE_INDEX, AnswerOnlyEncoder
-from memo_training.trainer import _learning_rate_factor, resolved_precision, train_memory
+from memo_training.loss import answer_only_loss
+from memo_training.trainer import (
+    _learning_rate_factor,
+    _load_model,
+    attention_kernel,
+    resolved_precision,
+    train_memory,
+)
 
 PAIRS = [
     ("Who founded the village of Orlenby?", "Mira Talvesk founded Orlenby in 1702."),
@@ -237,3 +244,39 @@ def test_training_with_a_decaying_learning_rate_learns(
     manifest = load_artifact(out).manifest
     assert manifest["hyperparameters"]["lr_schedule"] == "linear"
     assert manifest["metrics"]["epoch_loss"][1] < manifest["metrics"]["epoch_loss"][0]
+
+
+def test_short_examples_on_a_cpu_train_with_plain_attention_and_the_same_loss(
+    tiny_family_dir: Path,
+) -> None:
+    import torch
+
+    from memo_training.batching import collate
+    from memo_training.trainer import normalise_base_spec
+
+    cpu = torch.device("cpu")
+    assert attention_kernel(cpu, 128) == "eager"
+    assert attention_kernel(cpu, 1024) == "sdpa"  # a length^2 matrix per layer would not fit
+    assert attention_kernel(torch.device("cuda"), 128) == "sdpa"
+    tokenizer = AutoTokenizer.from_pretrained(tiny_family_dir)
+    examples = AnswerOnlyEncoder(tokenizer, 128).encode_all([QAPair(q, a) for q, a in PAIRS[:4]])
+    batch = collate(examples, int(tokenizer.pad_token_id or 0))  # rows of unequal length
+    _, weights = normalise_base_spec(f"local:{tiny_family_dir}")
+    losses = {}
+    for longest in (128, 1024):
+        torch.manual_seed(0)  # the same adapter initialisation for both kernels
+        model = _load_model(weights, TrainConfig(), cpu, longest)
+        kernel = model.get_base_model().config._attn_implementation
+        assert kernel == attention_kernel(cpu, longest)
+        losses[kernel] = float(answer_only_loss(model, **batch)[0])
+    assert losses["eager"] == pytest.approx(losses["sdpa"], rel=1e-4)
+
+
+def test_adapters_train_without_dropout_unless_the_papers_preset_is_chosen() -> None:
+    assert TrainConfig().lora_dropout == 0.0
+    assert TrainConfig().lora_config().lora_dropout == 0.0
+    for preset in ("lora-small", "lora-large"):
+        assert TrainConfig.from_preset(preset).lora_dropout == PRESETS[preset]["lora_dropout"]
+        assert PRESETS[preset]["lora_dropout"] == 0.05
+    with pytest.raises(ValueError, match="lora_dropout"):
+        TrainConfig(lora_dropout=1.0).validate()
