@@ -112,15 +112,10 @@ class MemoSystem:
         return await self._train(synthesis_dir, home / "memory")
 
     async def _train(self, dataset: Path, artifact: Path) -> str:
-        from memo_training.trainer import train_memory
+        from memo_training.trainer import atrain_memory
 
-        await asyncio.to_thread(
-            train_memory,
-            dataset,
-            artifact,
-            self.settings.base,
-            self.settings.training,
-            self.progress,
+        await atrain_memory(
+            dataset, artifact, self.settings.base, self.settings.training, self.progress
         )
         return f"local:{artifact}"
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from concurrent.futures import Future
 from pathlib import Path
 
+import pytest
+
 from memo_graph import LocalChatModel
 from memo_graph.models.engine import (
     GenerationRequest,
@@ -14,6 +16,7 @@ from memo_graph.models.engine import (
     SamplingParams,
 )
 from memo_graph.models.prefix_cache import PrefixCache
+from memo_graph.models.weights import resolve_weights
 
 SHORT_PROMPT = "Hi"
 LONG_PROMPT = "A much longer prompt that mentions mountains, lakes, old castles and a river."
@@ -119,3 +122,32 @@ def test_rows_that_end_at_their_first_token_leave_before_the_others_join(
     alone = [_alone(engine, p, n).text for p, n in zip(prompts, budgets, strict=True)]
     futures = [engine.submit(_request(engine, p, n)) for p, n in zip(prompts, budgets, strict=True)]
     assert [f.result(timeout=60).text for f in futures] == alone
+
+
+def test_an_idle_worker_ends_and_the_next_request_starts_another(
+    tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from memo_graph.models import scheduler
+
+    monkeypatch.setattr(scheduler, "IDLE_EXIT_S", 0.05)
+    engine = LocalEngine(resolve_weights(str(tiny_llama_dir)), device="cpu")
+
+    def workers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "memo-local-engine"]
+
+    before = set(workers())
+    first = _alone(engine, SHORT_PROMPT, 3)
+    deadline = time.monotonic() + 10
+    while set(workers()) - before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not set(workers()) - before, "an idle worker should end (its thread pool with it)"
+    assert _alone(engine, SHORT_PROMPT, 3).text == first.text
+    # Requests that arrive around the moment a worker ends for idleness are all served.
+    for pause in (0.03, 0.05, 0.07):
+        time.sleep(pause)
+        futures = [engine.submit(_request(engine, MID_PROMPT, 2)) for _ in range(3)]
+        assert all(f.result(timeout=60).completion_tokens for f in futures)
+    engine.stop()

@@ -280,3 +280,22 @@ def test_adapters_train_without_dropout_unless_the_papers_preset_is_chosen() -> 
         assert PRESETS[preset]["lora_dropout"] == 0.05
     with pytest.raises(ValueError, match="lora_dropout"):
         TrainConfig(lora_dropout=1.0).validate()
+
+
+async def test_training_from_async_code_runs_in_a_thread_that_ends_with_it(
+    tiny_llama_dir: Path, qa_file: Path, tmp_path: Path
+) -> None:
+    import threading
+
+    from memo_training.trainer import atrain_memory
+
+    result = await atrain_memory(
+        qa_file, tmp_path / "memory", base=f"local:{tiny_llama_dir}", config=FAST, progress=False
+    )
+    assert result.artifact.manifest["metrics"]["steps"] > 0
+    with pytest.raises(DatasetError):
+        await atrain_memory(tmp_path / "missing.jsonl", tmp_path / "other", progress=False)
+    for thread in threading.enumerate():
+        if thread.name == "memo-train":
+            thread.join(timeout=10)
+            assert not thread.is_alive(), "the training thread must end with the training"
