@@ -3,11 +3,9 @@ checkpoints a killed run resumes from, and a memory artifact at the end."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import shutil
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,43 +335,6 @@ def train_memory(
         report=report,
         skipped_rows=qa.skipped_rows,
     )
-
-
-async def atrain_memory(
-    dataset: str | Path,
-    out: str | Path,
-    base: str = "local",
-    config: TrainConfig | None = None,
-    progress: bool = True,
-    retrain: bool = False,
-) -> TrainResult:
-    """``train_memory`` from async code, in a thread of its own that ends with the training.
-    Not in the event loop's shared executor: a thread that ran torch's parallel loops keeps an
-    OpenMP pool while it lives, and one pool too many slows all later torch work in the
-    process (memo_graph.models.scheduler.IDLE_EXIT_S)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[TrainResult] = loop.create_future()
-
-    def deliver(result: TrainResult | None, error: BaseException | None) -> None:
-        if done.cancelled():
-            return
-        if error is not None:
-            done.set_exception(error)
-        else:
-            done.set_result(result)  # type: ignore[arg-type]
-
-    def run() -> None:
-        result: TrainResult | None = None
-        error: BaseException | None = None
-        try:
-            result = train_memory(dataset, out, base, config, progress, retrain)
-        except BaseException as exc:  # delivered to the awaiting coroutine
-            error = exc
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(deliver, result, error)
-
-    threading.Thread(target=run, name="memo-train", daemon=True).start()
-    return await done
 
 
 def _optimise(

@@ -112,7 +112,7 @@ class MemoSystem:
         return await self._train(synthesis_dir, home / "memory")
 
     async def _train(self, dataset: Path, artifact: Path) -> str:
-        from memo_training.trainer import atrain_memory
+        from memo_training.async_training import atrain_memory
 
         await atrain_memory(
             dataset, artifact, self.settings.base, self.settings.training, self.progress

@@ -38,6 +38,7 @@ def _phrases() -> list[str]:
     cache_mb = _parameter(LocalEngine.__init__, "prefix_cache_bytes") // 2**20  # type: ignore[operator]
     assert synthesis.chunk_unit == "tokens"
     assert LocalChatModel.model_fields["temperature"].default == 0.0
+    dropout = f"with dropout {train.lora_dropout}" if train.lora_dropout else "without dropout"
     return [
         f"by tokens ({synthesis.chunk_size} with {synthesis.chunk_overlap} overlap",
         f"(`--concurrency`, {synthesis.concurrency})",
@@ -45,12 +46,14 @@ def _phrases() -> list[str]:
         f"(less than {round(GROUNDED_SHARE * 100)}% of its content words there",
         "`temperature` (0 = greedy, the default)",
         f"({cache_mb} MB by default",
-        f"(`{train.target_modules}`), lr {_rate(train.learning_rate)}, {train.epochs} epochs, "
+        f"(`{train.target_modules}`) {dropout}, "
+        f"lr {_rate(train.learning_rate)}, {train.epochs} epochs, "
         f"batch {train.batch_size}, {round(train.warmup_ratio * 100)}% linear warmup then "
         f"{train.lr_schedule}, weight decay {train.weight_decay}, gradient clipping "
         f"{train.max_grad_norm}, length-grouped batches, seed {train.seed}",
-        f"`lora-small` (r={small['lora_r']}, alpha={small['lora_alpha']}), `lora-large` "
-        f"(r={large['lora_r']}, alpha={large['lora_alpha']}), `full` "
+        f"`lora-small` (r={small['lora_r']}, alpha={small['lora_alpha']}, dropout "
+        f"{small['lora_dropout']}), `lora-large` (r={large['lora_r']}, "
+        f"alpha={large['lora_alpha']}, dropout {large['lora_dropout']}), `full` "
         f"(lr {_rate(full['learning_rate'])})",
         f"LoRA r={train.lora_r}/alpha={train.lora_alpha} on the embedded base",
         f"`--checkpoint-every` steps (default {train.checkpoint_every})",

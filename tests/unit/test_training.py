@@ -282,20 +282,29 @@ def test_adapters_train_without_dropout_unless_the_papers_preset_is_chosen() -> 
         TrainConfig(lora_dropout=1.0).validate()
 
 
-async def test_training_from_async_code_runs_in_a_thread_that_ends_with_it(
+async def test_training_from_async_code_runs_in_a_process_of_its_own(
     tiny_llama_dir: Path, qa_file: Path, tmp_path: Path
 ) -> None:
-    import threading
+    from memo_training.async_training import atrain_memory
 
-    from memo_training.trainer import atrain_memory
-
+    out = tmp_path / "memory"
     result = await atrain_memory(
-        qa_file, tmp_path / "memory", base=f"local:{tiny_llama_dir}", config=FAST, progress=False
+        qa_file, out, base=f"local:{tiny_llama_dir}", config=FAST, progress=False
     )
-    assert result.artifact.manifest["metrics"]["steps"] > 0
-    with pytest.raises(DatasetError):
+    assert result.artifact.manifest["metrics"]["steps"] > 0 and not result.already_done
+    assert result.artifact.path == out
+    again = await atrain_memory(
+        qa_file, out, base=f"local:{tiny_llama_dir}", config=FAST, progress=False
+    )
+    assert again.already_done
+    # The child's errors are raised here as themselves, with their message.
+    with pytest.raises(DatasetError, match="missing.jsonl"):
         await atrain_memory(tmp_path / "missing.jsonl", tmp_path / "other", progress=False)
-    for thread in threading.enumerate():
-        if thread.name == "memo-train":
-            thread.join(timeout=10)
-            assert not thread.is_alive(), "the training thread must end with the training"
+    with pytest.raises(ArtifactError, match="other data or settings"):
+        await atrain_memory(
+            qa_file,
+            out,
+            base=f"local:{tiny_llama_dir}",
+            config=replace(FAST, epochs=3),
+            progress=False,
+        )
