@@ -39,7 +39,7 @@ class TrainConfig:
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.0
-    """Dropout on each adapter's input (the paper's presets: 0.05). None by default: a MEMORY
+    """Dropout on each adapter's input (the paper's presets: 0.05). No dropout by default: a MEMORY
     is meant to memorise, and on a CPU drawing the masks took a third of a LoRA step
     (README, training speed)."""
     target_modules: str | list[str] = "all-linear"
