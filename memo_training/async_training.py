@@ -15,6 +15,7 @@ disk. Cancelling the awaiting task ends the child; the same call later resumes i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from memo_training.checkpoint import CheckpointError
 from memo_training.config import TrainConfig
 from memo_training.data import DatasetError
 from memo_training.encoding import ChatTemplateError
-from memo_training.trainer import TrainResult
+from memo_training.trainer import TrainResult, train_memory
 
 # Errors the child reports by name and the parent raises again as themselves.
 _KNOWN_ERRORS: dict[str, type[Exception]] = {
@@ -57,18 +58,9 @@ async def atrain_memory(
     docstring for why). Its progress bar goes to this process's terminal."""
     with tempfile.TemporaryDirectory(prefix="memo-train-") as tmp:
         job, outcome = Path(tmp) / "job.json", Path(tmp) / "outcome.json"
-        job.write_text(
-            json.dumps(
-                {
-                    "dataset": str(dataset),
-                    "out": str(out),
-                    "base": base,
-                    "config": (config or TrainConfig()).to_dict(),
-                    "progress": progress,
-                    "retrain": retrain,
-                }
-            )
-        )
+        arguments = {"dataset": str(dataset), "out": str(out), "base": base, "progress": progress,
+                     "retrain": retrain, "config": (config or TrainConfig()).to_dict()}  # fmt: skip
+        job.write_text(json.dumps(arguments))
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "memo_training.async_training", str(job), str(outcome)
         )
@@ -88,28 +80,15 @@ async def atrain_memory(
 
 
 def _run(job: dict[str, Any]) -> dict[str, Any]:
-    from memo_training.trainer import train_memory
-
+    """``train_memory``'s result, all but the artifact (read back from disk), or its error."""
     try:
-        result = train_memory(
-            job["dataset"],
-            job["out"],
-            base=job["base"],
-            config=TrainConfig(**job["config"]),
-            progress=job["progress"],
-            retrain=job["retrain"],
-        )
+        result = train_memory(**{**job, "config": TrainConfig(**job["config"])})
     except Exception as exc:  # reported to the parent, which raises it again
         name = type(exc).__name__
         message = str(exc) if name in _KNOWN_ERRORS else f"{name}: {exc}"
         return {"error": {"type": name, "message": message}}
-    return {
-        "already_done": result.already_done,
-        "resumed_at_step": result.resumed_at_step,
-        "skipped_checkpoints": result.skipped_checkpoints,
-        "report": result.report,
-        "skipped_rows": result.skipped_rows,
-    }
+    fields = (f.name for f in dataclasses.fields(result) if f.name != "artifact")
+    return {name: getattr(result, name) for name in fields}
 
 
 def main() -> None:

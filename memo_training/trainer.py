@@ -135,15 +135,17 @@ def attention_kernel(device: torch.device, longest_example: int) -> str:
 
 
 def _load_model(
-    weights: ResolvedWeights, config: TrainConfig, device: torch.device, longest_example: int
+    weights: ResolvedWeights, config: TrainConfig, device: torch.device, examples: list[Example]
 ) -> Any:
+    """The base model as trained on ``examples`` (their length chooses the attention kernel),
+    with LoRA adapters if ``config`` asks for them."""
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
     model: Any = AutoModelForCausalLM.from_pretrained(
         weights.base_dir,
         dtype=torch.float32,
-        attn_implementation=attention_kernel(device, longest_example),
+        attn_implementation=attention_kernel(device, max(len(e.input_ids) for e in examples)),
     )
     model = model.to(device)
     model.config.use_cache = False
@@ -272,8 +274,7 @@ def train_memory(
         run.claim()
     accelerator.wait_for_everyone()
     torch.manual_seed(config.seed)
-    longest = max(len(e.input_ids) for e in examples)
-    model = _load_model(weights, config, accelerator.device, longest)
+    model = _load_model(weights, config, accelerator.device, examples)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         trainable, lr=config.learning_rate, weight_decay=config.weight_decay

@@ -99,8 +99,7 @@ def head_cost(settings: DemoSettings) -> dict[str, float]:
         load_qa_dataset(settings.pairs).pairs[: config.batch_size]
     )
     batch = collate(examples, int(tokenizer.pad_token_id))
-    longest = max(len(e.input_ids) for e in examples)
-    model = _load_model(weights, config, torch.device("cpu"), longest)  # as the trainer does
+    model = _load_model(weights, config, torch.device("cpu"), examples)  # as the trainer does
     causal_lm = model.get_base_model()
     vocabulary, hidden = causal_lm.get_output_embeddings().weight.shape
     adapter, everything = model.get_nb_trainable_parameters()

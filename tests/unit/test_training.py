@@ -13,7 +13,7 @@ from memo_graph import LocalChatModel
 from memo_training.artifact import ArtifactError, load_artifact
 from memo_training.config import PRESETS, TrainConfig
 from memo_training.data import DatasetError, QAPair, load_qa_dataset
-from memo_training.encoding import IGNORE_INDEX, AnswerOnlyEncoder
+from memo_training.encoding import IGNORE_INDEX, AnswerOnlyEncoder, Example
 from memo_training.loss import answer_only_loss
 from memo_training.trainer import (
     _learning_rate_factor,
@@ -265,7 +265,8 @@ def test_short_examples_on_a_cpu_train_with_plain_attention_and_the_same_loss(
     losses = {}
     for longest in (128, 1024):
         torch.manual_seed(0)  # the same adapter initialisation for both kernels
-        model = _load_model(weights, TrainConfig(), cpu, longest)
+        trained_on = [Example([0] * longest, [IGNORE_INDEX] * longest)]  # chooses the kernel
+        model = _load_model(weights, TrainConfig(), cpu, trained_on)
         kernel = model.get_base_model().config._attn_implementation
         assert kernel == attention_kernel(cpu, longest)
         losses[kernel] = float(answer_only_loss(model, **batch)[0].detach())
