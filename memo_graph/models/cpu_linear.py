@@ -16,6 +16,7 @@ import torch
 
 # Rows per multiplication the packed layout is tuned for; measured to do as well at 1 and 16 rows.
 _PACKING_BATCH_HINT = 4
+_PACKABLE = (torch.float32, torch.bfloat16)
 
 
 def packed_linear_available() -> bool:
@@ -23,7 +24,7 @@ def packed_linear_available() -> bool:
 
 
 def pack_linear_layers(model: torch.nn.Module) -> int:
-    """Run every fp32 ``nn.Linear`` of ``model`` through oneDNN with a packed copy of its weight;
+    """Run every fp32 or bf16 CPU ``nn.Linear`` of ``model`` through oneDNN with a packed copy of its weight;
     return how many were packed. For inference only: the packed copy does not follow later
     changes to the weight and has no gradient. The original weights stay in place, so LoRA
     layers wrapped around these ones (peft) and tied embeddings work as before."""
@@ -31,7 +32,7 @@ def pack_linear_layers(model: torch.nn.Module) -> int:
         return 0
     packed_count = 0
     for module in model.modules():
-        if not isinstance(module, torch.nn.Linear) or module.weight.dtype != torch.float32:
+        if not isinstance(module, torch.nn.Linear) or module.weight.dtype not in _PACKABLE:
             continue
         if module.weight.device.type != "cpu":
             continue

@@ -47,6 +47,7 @@ from memo_graph.models.generation import (
 from memo_graph.models.grammar import GrammarCompiler
 from memo_graph.models.json_closing import ClosingWalk
 from memo_graph.models.notices import peft_notices_silenced
+from memo_graph.models.precision import inference_dtype
 from memo_graph.models.prefix_cache import PrefixCache
 from memo_graph.models.sampling import SamplingParams, TokenChooser
 from memo_graph.models.scheduler import Scheduler
@@ -75,13 +76,14 @@ class LocalEngine:
         device: str | None = None,
         max_batch_size: int = 16,
         prefix_cache_bytes: int = 512 * 2**20,
+        dtype: torch.dtype | None = None,
     ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.weights = weights
         self.device = torch.device(device) if device else _default_device()
         self.max_batch_size = max_batch_size
-        dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        dtype = dtype or inference_dtype(self.device)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(weights.base_dir)
             model: Any = AutoModelForCausalLM.from_pretrained(weights.base_dir, dtype=dtype)
@@ -94,7 +96,7 @@ class LocalEngine:
         # transformers renamed forward's past_key_values to cache (5.2x); older ones lack it
         forward = inspect.signature(self.model.forward).parameters
         self._cache_keyword = "cache" if "cache" in forward else "past_key_values"
-        self.packed_linear_layers = pack_linear_layers(self.model) if dtype == torch.float32 else 0
+        self.packed_linear_layers = pack_linear_layers(self.model)
         self.vocab_size = int(self.model.config.vocab_size)
         self.pad_id = self._pad_token_id()
         self.eos_ids = self._eos_token_ids()
@@ -341,7 +343,7 @@ class LocalEngine:
         )
 
 
-_ENGINES: dict[tuple[Path, str | None], LocalEngine] = {}
+_ENGINES: dict[tuple[Path, str | None, torch.dtype], LocalEngine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
@@ -351,13 +353,16 @@ def _stop_engines() -> None:
         engine.stop()
 
 
-def get_engine(weights: ResolvedWeights, device: str | None = None) -> LocalEngine:
-    """The process-wide engine for a base model: one copy of the weights per base, whatever
-    adapters and chat model instances use it."""
-    key = (weights.base_dir, device)
+def get_engine(
+    weights: ResolvedWeights, device: str | None = None, dtype: str | None = None
+) -> LocalEngine:
+    """The process-wide engine for a base model: one copy of the weights per base (and type),
+    whatever adapters and chat model instances use it. ``dtype``: see ``inference_dtype``."""
+    resolved = inference_dtype(torch.device(device) if device else _default_device(), dtype)
+    key = (weights.base_dir, device, resolved)
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
-            engine = LocalEngine(weights, device=device)
+            engine = LocalEngine(weights, device=device, dtype=resolved)
             _ENGINES[key] = engine
         return engine

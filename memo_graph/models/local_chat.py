@@ -126,6 +126,9 @@ class LocalChatModel(BaseChatModel):
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     device: str | None = None
     """"cpu", "cuda", ...; None picks CUDA when available."""
+    dtype: str | None = None
+    """"float32", "bfloat16" or "auto" (bf16 on a GPU or an AMX CPU); None: $MEMO_LOCAL_DTYPE,
+    else auto. Only float32 makes every reply exactly the one its request gets decoded alone."""
     streaming: bool = False
     schema_in_prompt: bool = True
     """With structured output, also tell the model the JSON schema in a system message: the
@@ -177,7 +180,7 @@ class LocalChatModel(BaseChatModel):
                 )
             self._adapter_dir = adapter or weights.adapter_dir
             self._display_name = weights.display_name
-            self._engine = get_engine(weights, self.device)
+            self._engine = get_engine(weights, self.device, self.dtype)
         return self._engine
 
     # ------------------------------------------------------------------ requests

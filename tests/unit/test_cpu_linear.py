@@ -60,8 +60,16 @@ def test_lora_wrapped_around_packed_layers(tiny_llama_dir: Path) -> None:
         )
 
 
+def test_bf16_layers_are_packed_and_give_the_same_logits(tiny_llama_dir: Path) -> None:
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, dtype=torch.bfloat16).eval()
+    before = _logits(model, _input_ids())
+    assert pack_linear_layers(model) == sum(isinstance(m, torch.nn.Linear) for m in model.modules())
+    after = _logits(model, _input_ids())
+    torch.testing.assert_close(after, before, rtol=2e-2, atol=2e-2)
+
+
 def test_weights_of_other_dtypes_are_left_alone(tiny_llama_dir: Path) -> None:
-    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, dtype=torch.float16)
     assert pack_linear_layers(model) == 0
 
 
@@ -70,3 +78,20 @@ def test_the_cpu_engine_packs_its_model(tiny_llama_dir: Path) -> None:
 
     engine = LocalChatModel(model=str(tiny_llama_dir), max_tokens=4).engine
     assert engine.packed_linear_layers > 0
+
+
+def test_the_engine_decodes_in_the_type_asked(
+    tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memo_graph import LocalChatModel
+    from memo_graph.errors import MemoError
+    from memo_graph.models.precision import DTYPE_VARIABLE
+
+    bf16 = LocalChatModel(model=str(tiny_llama_dir), max_tokens=4, dtype="bfloat16")
+    assert bf16.engine.model.dtype == torch.bfloat16 and bf16.engine.packed_linear_layers > 0
+    assert len(bf16.invoke("Hello").content) > 0
+    monkeypatch.setenv(DTYPE_VARIABLE, "float32")
+    fp32 = LocalChatModel(model=str(tiny_llama_dir), max_tokens=4)
+    assert fp32.engine is not bf16.engine and fp32.engine.model.dtype == torch.float32
+    with pytest.raises(MemoError, match="unknown dtype 'half'"):
+        _ = LocalChatModel(model=str(tiny_llama_dir), dtype="half").engine
