@@ -7,7 +7,12 @@ old one. The forgotten document's probes are all its reference pairs and questio
 two: those whose answer no other document states (``forgotten``: what must go) and those whose
 answer's content words are all in another document too (``forgotten_shared``: "Who designed
 the observatory in the city where the Kelvary Survey Society has its headquarters?" is still
-answered by Brisca Holloway's own document, and should be).
+answered by Brisca Holloway's own document, and should be). Some answers no single other
+document states, the others still state together ("a port city on the Varrow Sea": one says
+port city, another the Varrow Sea). So the bench also trains the exact-unlearning reference, one
+memory on every pair but those that draw on the forgotten document (``never_taught``: its
+containment on the ``forgotten`` probes): ``forgotten_exact`` is the library's containment
+after the forget on the probes that memory cannot answer either, what a forget must remove.
 
 Training tokens of forget and update are set against retraining every shard each time; the
 library's memory (merged, then consolidated by default) against one memory trained on all the
@@ -19,7 +24,7 @@ precise, not exact); of all titles cited, the share the library holds
 (``citation_in_ledger``).
 
     python -m evals.bench.lifecycle [--base local] [--method full] [--epochs 6] [--forget lornhaven]
-        [--consolidation-epochs 2]
+        [--consolidation-epochs 2] [--skip-single] [--skip-never-taught]
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ def _write(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def _probes(document: str, pairs_per_document: int, *, about: bool) -> list[Probe]:
+def document_probes(document: str, pairs_per_document: int, *, about: bool) -> list[Probe]:
     """The benchmark's questions and the first reference pairs that draw on ``document``
     (``about``) or on no document but others (not ``about``)."""
 
@@ -106,14 +111,31 @@ def only_there(document: str, probes: list[Probe]) -> tuple[list[Probe], list[Pr
     )
 
 
-def _contained(model_dir: str | None, probes: list[Probe], max_tokens: int) -> float:
+def _hits(model_dir: str | None, probes: list[Probe], max_tokens: int) -> list[bool]:
+    """Per probe, whether the model's reply contains one of its answers."""
     model = LocalChatModel(model=model_dir, max_tokens=max_tokens)
     replies = model.batch([p["question"] for p in probes], config={"max_concurrency": 32})
-    hits = [
-        answer_contained(without_sources(str(r.content)), p["answers"])
+    return [
+        bool(answer_contained(without_sources(str(r.content)), p["answers"]))
         for r, p in zip(replies, probes, strict=True)
     ]
+
+
+def _contained(model_dir: str | None, probes: list[Probe], max_tokens: int) -> float:
+    return _share(_hits(model_dir, probes, max_tokens))
+
+
+def _share(hits: list[bool]) -> float:
     return sum(hits) / max(len(hits), 1)
+
+
+def forgotten_exact(after: list[bool], never_taught: list[bool] | None) -> float | str:
+    """Of the probes a memory never taught the document cannot answer either, the share the
+    library still answers after forgetting it ("na" without that memory)."""
+    if never_taught is None:
+        return "na"
+    kept = [hit for hit, reference in zip(after, never_taught, strict=True) if not reference]
+    return round(_share(kept), 3) if kept else "na"
 
 
 def _consolidated_from(memory: str) -> str:
@@ -171,16 +193,17 @@ def citation_scores(lib: Path, pairs: list[dict[str, Any]]) -> CitationScores:
     )
 
 
-def _cited_pairs(work: Path) -> Path:
+def cited_pairs(work: Path, without: str | None = None) -> Path:
     """The reference pairs as a library trains them: each answer ends with its documents'
     titles (memo_graph.memory.sources), so that one memory on all pairs learns what the
-    library's shards learn."""
+    library's shards learn. ``without``: leave out every pair that draws on that document."""
     titles = {d["id"]: d["title"] for d in json.loads((DATA / "corpus.json").read_text())}
     pairs = [
         {**p, "answer": with_sources(p["answer"], [titles[i] for i in p["document_ids"]])}
         for p in _rows(DATA / "reference_qa.jsonl")
+        if without not in p["document_ids"]
     ]
-    return _write(pairs, work / "pairs-cited.jsonl")
+    return _write(pairs, work / f"pairs-cited{'-without-' + without if without else ''}.jsonl")
 
 
 def _replace_values(text: str) -> str:
@@ -250,6 +273,11 @@ def main() -> None:
     )
     parser.add_argument("--skip-single", action="store_true", help="No all-pairs memory.")
     parser.add_argument(
+        "--skip-never-taught",
+        action="store_true",
+        help="No memory trained on every pair but the forgotten document's.",
+    )
+    parser.add_argument(
         "--min-recall", type=float, default=0.0, help="The learning check's threshold."
     )
     args = parser.parse_args()
@@ -263,9 +291,9 @@ def main() -> None:
         min_recall=args.min_recall,
         consolidation_epochs=args.consolidation_epochs,
     )
-    about = _probes(args.forget, args.forgotten_pairs, about=True)
+    about = document_probes(args.forget, args.forgotten_pairs, about=True)
     exclusive, shared = only_there(args.forget, about)
-    others = _probes(args.forget, args.probe_pairs, about=False)
+    others = document_probes(args.forget, args.probe_pairs, about=False)
     groups = {"about": exclusive, "shared": shared, "others": others}
     new_fact, old_fact = _update_probes()
     base_dir = None if args.base == "local" else args.base.removeprefix("local:")
@@ -276,14 +304,19 @@ def main() -> None:
         added = library.add(lib, DATA / "corpus.json", pairs=DATA / "reference_qa.jsonl")
         add_s = time.perf_counter() - started
         memory = str(library.current_memory(lib))
-        before = {k: _contained(memory, v, args.max_tokens) for k, v in groups.items()}
+        before = {k: _share(_hits(memory, v, args.max_tokens)) for k, v in groups.items()}
         before["closed_book"] = _contained(base_dir, exclusive, args.max_tokens)
         citations = citation_scores(lib, citation_pairs(args.citation_pairs))
         single: float | None = None
         if not args.skip_single:
-            train_memory(_cited_pairs(work), work / "single", base=args.base, config=config,
+            train_memory(cited_pairs(work), work / "single", base=args.base, config=config,
                          progress=False)  # fmt: skip
             single = _contained(str(work / "single"), about + others, args.max_tokens)
+        never_taught: list[bool] | None = None
+        if not args.skip_never_taught:
+            train_memory(cited_pairs(work, without=args.forget), work / "never-taught",
+                         base=args.base, config=config, progress=False)  # fmt: skip
+            never_taught = _hits(str(work / "never-taught"), exclusive, args.max_tokens)
         merged = _contained(memory, about + others, args.max_tokens)
         # The merge the consolidation started from: what merging alone keeps.
         merge_alone = (
@@ -296,7 +329,8 @@ def main() -> None:
         forgot = library.forget(lib, [args.forget])
         forget_s = time.perf_counter() - started
         memory = str(library.current_memory(lib))
-        after = {k: _contained(memory, v, args.max_tokens) for k, v in groups.items()}
+        after_hits = {k: _hits(memory, v, args.max_tokens) for k, v in groups.items()}
+        after = {k: _share(v) for k, v in after_hits.items()}
         corpus, pairs = _updated_inputs(work, args.forget)
         started = time.perf_counter()
         updated = library.update(lib, corpus, pairs=pairs)
@@ -319,6 +353,12 @@ def main() -> None:
           f"{before['shared']:.2f}, after {after['shared']:.2f}; on the other documents "
           f"({len(others)}): before {before['others']:.2f}, after "
           f"{after['others']:.2f}")  # fmt: skip
+    references = never_taught or [False] * len(exclusive)
+    for probe, hit, reference in zip(exclusive, after_hits["about"], references, strict=True):
+        if hit or reference:
+            named = (("after the forget", hit), ("never taught", reference))
+            who = " and ".join(name for name, yes in named if yes)
+            print(f"  answered {who}: {probe['question']}")
     versus = f" vs one memory on all pairs {single:.2f}" if single is not None else ""
     print(f"the library's memory {merged:.2f} (its merge alone {merge_alone:.2f}){versus}")
     print_result(
@@ -326,6 +366,8 @@ def main() -> None:
         {
             "forgotten": round(after["about"], 3),
             "forgotten_before": round(before["about"], 3),
+            "forgotten_exact": forgotten_exact(after_hits["about"], never_taught),
+            "never_taught": round(_share(never_taught), 3) if never_taught is not None else "na",
             "forgotten_shared": round(after["shared"], 3),
             "forgotten_shared_before": round(before["shared"], 3),
             "closed_book": round(before["closed_book"], 3),

@@ -127,6 +127,17 @@ def _supports(proposed: str, reply: Exchange, stated: set[str]) -> bool:
     return not invented or content_words(core(reply["answer"])) <= said
 
 
+def _rereads_clause(proposed: str, reply: Exchange) -> bool:
+    """Whether the EXECUTIVE's answer is made only of ``reply``'s words, some of them from its
+    confirming clause rather than its answer phrase: it re-reads the reply, and takes the
+    wrong part of it ("The Lornhaven Observatory" for "Brisca Holloway, architect of the
+    Lornhaven Observatory.", or a name from the clause fused to the answer's)."""
+    said = content_words(proposed)
+    return said <= content_words(reply["answer"]) and bool(
+        said - content_words(core(reply["answer"]))
+    )
+
+
 def _stated(confident: Sequence[Exchange]) -> set[str]:
     """Every content word the confident MEMORY replies say."""
     return set().union(*(content_words(e["answer"]) for e in confident))
@@ -170,7 +181,8 @@ def decide_answer(query: str, proposed: str, trail: Sequence[Exchange]) -> tuple
     """(the answer, the rule that chose it). The EXECUTIVE's answer (said in its fewest
     words) stands only when a confident MEMORY reply supports it; where it differs from the
     MEMORY's confident direct reply to the query, only when that reply is confirmed by no
-    other and a follow-up reply at the end of a chain supports the answer. Else the direct
+    other and a follow-up reply at the end of a chain supports the answer. An answer read off
+    the direct reply, partly from its confirming clause, is that reply. Else the direct
     reply; else the confident reply the other replies support most; with no confident reply
     at all, the EXECUTIVE's answer (or an admission)."""
     confident = _confident(trail)
@@ -183,6 +195,8 @@ def decide_answer(query: str, proposed: str, trail: Sequence[Exchange]) -> tuple
     stated = _stated(confident)
     supporting = [e for e in confident if proposed and _supports(proposed, e, stated)]
     answer = _in_memory_words(proposed, supporting, stated) if supporting else ""
+    if direct is not None and direct in supporting and _rereads_clause(proposed, direct):
+        return direct["answer"], "memory: its direct reply (the executive's answer re-read it)"
     if supporting and (direct is None or direct in supporting):
         return answer, "executive: supported by a confident MEMORY reply"
     chained = any(_outweighs_direct(e, confident) for e in supporting)

@@ -310,3 +310,26 @@ def test_a_word_of_the_executives_own_in_place_of_the_replys_answer_is_not_suppo
     assert decide_answer(QUERY, "the cold Varrow Sea", sea) == ("The Varrow Sea.", supported)
     years = [exchange(QUERY, "In 1901, three years after the founding.")]
     assert decide_answer(QUERY, "3 years", years) == ("3 years", supported)
+
+
+def test_an_answer_read_from_the_direct_replys_clause_gives_way_to_its_answer_phrase() -> None:
+    """Seen with the embedded EXECUTIVE and a MEMORY trained on the reference pairs: from the
+    MEMORY's reply to the query itself it took the confirming clause, or fused a name of the
+    clause to the answer, where the MEMORY alone was right."""
+    rule = "memory: its direct reply (the executive's answer re-read it)"
+    reply = "Brisca Holloway, architect of the Lornhaven Observatory."
+    trail = [exchange(QUERY, reply)]
+    assert decide_answer(QUERY, "The Lornhaven Observatory", trail) == (reply, rule)
+    moss = [exchange(QUERY, "Fennia glaucora, the moss Fennia glaucora-lornessus.")]
+    answer, decided_by = decide_answer(QUERY, "Fennia glaucora-lornessus", moss)
+    assert (answer_phrase(answer, moss)[0], decided_by) == ("Fennia glaucora", rule)
+    # The answer phrase, or words of the EXECUTIVE's own beside it, stand as before.
+    supported = "executive: supported by a confident MEMORY reply"
+    assert decide_answer(QUERY, "Brisca Holloway", trail) == ("Brisca Holloway", supported)
+    assert decide_answer(QUERY, "the architect Brisca Holloway of Kelvary", trail)[1] == supported
+    # The clause of a reply to another question may answer the query.
+    other = [exchange("Which observatory did she design?", reply)]
+    assert decide_answer(QUERY, "The Lornhaven Observatory", other) == (
+        "The Lornhaven Observatory",
+        supported,
+    )
