@@ -275,12 +275,19 @@ def demo(
             "evals/data/invented/reference_qa.jsonl (what a capable GENERATOR would write)."
         ),
     ] = None,
+    reference: Annotated[
+        bool | None,
+        option(
+            DemoSettings,
+            "reference",
+            "--reference/--no-reference",
+            help="Also train a MEMORY on reference pairs (the data set's reference_qa.jsonl, "
+            "or --reference-pairs) and show its rows beside the GENERATOR's.",
+        ),
+    ] = None,
     reference_pairs: Annotated[
         Path | None,
-        typer.Option(
-            help="Also train a MEMORY on these pairs and show its rows beside the GENERATOR's, "
-            "e.g. evals/data/invented/reference_qa.jsonl."
-        ),
+        typer.Option(help="The reference pairs, instead of the data set's reference_qa.jsonl."),
     ] = None,
     epochs: Annotated[
         int | None, option(DemoSettings, "epochs", help="MEMORY training epochs.")
@@ -313,7 +320,8 @@ def demo(
 ) -> None:
     """The whole method on 8 invented documents, the embedded model in every role by default:
     synthesis -> LoRA MEMORY -> protocol graph, against closed book, the MEMORY alone and BM25
-    RAG. Run it again and finished stages are reused."""
+    RAG, and a MEMORY trained on the set's reference pairs alone and through the protocol. Run
+    it again and finished stages are reused."""
     import asyncio
 
     from rich.progress import Progress
@@ -347,6 +355,7 @@ def demo(
                 executive=executive,
                 base=base,
                 questions=questions,
+                reference=reference,
                 epochs=epochs,
                 generator_max_tokens=generator_max_tokens,
                 generator_temperature=generator_temperature,

@@ -2,9 +2,11 @@
 
 Synthesis of the 8 invented documents -> a LoRA MEMORY trained on the pairs -> the protocol
 graph, next to the base model closed-book, the MEMORY asked alone and BM25 RAG, over the 20
-questions no model has seen. It is an evaluation run (``evals.pipeline``) with settings sized
-for 2 CPU cores and the 135M embedded model, so everything it writes under ``out`` is reused
-when it runs again: the synthesis call cache, the trained MEMORY, every finished answer.
+questions no model has seen; then a MEMORY trained on the set's reference pairs, alone and
+through the protocol, for what a capable GENERATOR would give. It is an evaluation run
+(``evals.pipeline``) with settings sized for 2 CPU cores and the 135M embedded model, so
+everything it writes under ``out`` is reused when it runs again: the synthesis call cache, the
+trained MEMORY, every finished answer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from evals.benchmarks.generic import INVENTED
 from evals.pipeline import EvalSettings, Models, evaluate
 from evals.runner import EvaluationResult
 from evals.scoring import summarise
@@ -30,7 +33,8 @@ REFERENCE_SYSTEMS = {
     "memory": "MEMORY alone, reference pairs",
     "memo": "MEMO, reference pairs",
 }
-"""The rows of the MEMORY trained on ``DemoSettings.reference_pairs``."""
+"""The rows of the MEMORY trained on ``DemoSettings.reference_source()``."""
+REFERENCE_PAIRS_FILE = "reference_qa.jsonl"
 KINDS = ("single-hop", "reversed", "cross-document")
 
 
@@ -51,10 +55,12 @@ class DemoSettings:
     """A MEMORY spec to ask as it is (``local:ARTIFACT``) instead of synthesising and training."""
     pairs: Path | None = None
     """QA pairs to train the MEMORY on instead of synthesising them (the GENERATOR is unused)."""
+    reference: bool = True
+    """Also train a MEMORY on reference pairs, what a capable GENERATOR would write, and ask it
+    alone and through the protocol: its rows stand beside those of the GENERATOR's pairs,
+    showing what the GENERATOR costs. The pairs are ``reference_pairs``, else the data set's
+    own reference_qa.jsonl when it has one (the invented set does: 309 pairs)."""
     reference_pairs: Path | None = None
-    """Also train a MEMORY on these pairs (e.g. the invented set's reference_qa.jsonl, what a
-    capable GENERATOR would write) and ask it alone and through the protocol: its rows stand
-    beside those of the GENERATOR's pairs, showing what the GENERATOR costs."""
     steps: list[str] = field(default_factory=lambda: ["extraction"])
     """Synthesis steps. Sentence pairs already ask every name of a sentence from its
     attributes (what entity surfacing is for); a 135M GENERATOR's surfacing and
@@ -84,6 +90,18 @@ class DemoSettings:
     """Further ProtocolContext settings (e.g. ``check_support``)."""
     concurrency: int = 10
     """Questions (and GENERATOR calls) in flight at once; the local model batches them."""
+
+    def reference_source(self) -> Path | None:
+        """The reference pairs this demo trains on, if any (none where they are the pairs the
+        main rows' MEMORY is trained on already)."""
+        if not self.reference:
+            return None
+        pairs = self.reference_pairs or (self.data or INVENTED) / REFERENCE_PAIRS_FILE
+        if self.reference_pairs is None and not pairs.is_file():
+            return None
+        if self.pairs is not None and self.pairs.resolve() == pairs.resolve():
+            return None
+        return pairs
 
     def evaluation(self) -> EvalSettings:
         return EvalSettings(
@@ -143,11 +161,12 @@ async def run_demo(
     evaluation, files = await evaluate(settings.evaluation(), models, progress, on_answer)
     labels = dict(DEMO_SYSTEMS)
     reference = None
-    if settings.reference_pairs is not None:
+    reference_pairs = settings.reference_source()
+    if reference_pairs is not None:
         own = _memory_source(settings)
         labels.update(memory=f"MEMORY alone, {own}", memo=f"MEMO, {own}")
         asked = replace(
-            settings, out=settings.out / "reference", pairs=settings.reference_pairs, memory=None
+            settings, out=settings.out / "reference", pairs=reference_pairs, memory=None
         ).evaluation()
         asked.systems = list(REFERENCE_SYSTEMS)
         reference, reference_files = await evaluate(asked, models, progress, on_answer)

@@ -32,7 +32,13 @@ async def test_demo_runs_every_stage_then_reuses_them(
 ) -> None:
     tiny = f"local:{tiny_llama_dir}"
     settings = DemoSettings(
-        out=tmp_path / "demo", executive=tiny, base=tiny, questions=3, epochs=1, concurrency=3
+        out=tmp_path / "demo",
+        executive=tiny,
+        base=tiny,
+        questions=3,
+        epochs=1,
+        concurrency=3,
+        reference=False,
     )
     generator = scripted_generator()
     first = await run_demo(settings, Models(generator=generator), progress=None)
@@ -118,3 +124,15 @@ async def test_reference_pairs_add_their_memory_s_rows_beside_the_generator_s(
     assert result.reference is not None and result.files["reference_markdown"].exists()
     trained = json.loads((next((settings.out / "reference").rglob("memo.json"))).read_text())
     assert trained["dataset"]["pairs"] == 2
+
+
+def test_the_reference_rows_train_the_data_sets_own_pairs_by_default(tmp_path: Path) -> None:
+    invented = DemoSettings().reference_source()
+    assert invented is not None and invented.name == "reference_qa.jsonl" and invented.is_file()
+    assert DemoSettings(reference=False).reference_source() is None
+    heldout = Path(__file__).parents[2] / "evals" / "data" / "heldout"
+    assert DemoSettings(data=heldout).reference_source() is None  # it has none
+    given = tmp_path / "mine.jsonl"
+    assert DemoSettings(data=heldout, reference_pairs=given).reference_source() == given
+    # Pairs the main rows' MEMORY is trained on already are not trained twice.
+    assert DemoSettings(pairs=invented).reference_source() is None
