@@ -20,8 +20,10 @@ pairs. Citations, on the memory after the add: of the reference pairs answered r
 phrase contained), the share whose cited titles are all among their documents
 (``citation_precision``, as ALCE counts precision) and the share that cite exactly their
 documents (``citation_exact``: a cross-document answer citing one of its two documents is
-precise, not exact); of all titles cited, the share the library holds
-(``citation_in_ledger``).
+precise, not exact); of all titles cited, the share the memory's catalog verifies
+(``citation_in_ledger``; the others are flagged unverified, never shown as sources); and of the
+titles shown as sources, the share the ledger holds, after the add and again after the forget
+(``shown_in_ledger``, ``shown_in_ledger_after_forget``: must be 1.0).
 
     python -m evals.bench.lifecycle [--base local] [--method full] [--epochs 6] [--forget lornhaven]
         [--consolidation-epochs 2] [--skip-single] [--skip-never-taught]
@@ -158,38 +160,47 @@ def citation_pairs(per_source_set: int) -> list[dict[str, Any]]:
 class CitationScores:
     """Of the answers that are right: the share whose cited titles are all among their
     documents (at least one, none unverified: precision, as ALCE counts it) and the share
-    whose cited titles are exactly their documents; of all titles cited, the share the library
-    holds; and the answers that are right."""
+    whose cited titles are exactly their documents; of all titles cited, the share the memory's
+    catalog verifies; and the answers that are right."""
 
     precision: float
     exact: float
     in_ledger: float
     right: int
+    shown_in_ledger: float
+    """Of the titles given as sources (not flagged unverified), the share the ledger holds:
+    what a user is shown as a citation must be a document the library holds now."""
 
 
 def citation_scores(lib: Path, pairs: list[dict[str, Any]]) -> CitationScores:
     """The citations of the library's current memory on ``pairs``' questions (their
     ``document_ids`` are library ids)."""
-    titles = {d.id: d.title for d in library.show(lib).documents}
+    titles = {d["id"]: d["title"] for d in json.loads((DATA / "corpus.json").read_text())}
+    held = {source_key(d.title) for d in library.show(lib).documents}
     # The published memory carries the library's titles: cited titles it lacks are unverified.
     memory = MemoryBackend.from_artifact(
         library.current_memory(lib), max_tokens=CITATION_MAX_TOKENS
     )
     replies = memory.answer([p["question"] for p in pairs], temperature=0.0)
-    right, precise, exact, cited, held = 0, 0, 0, 0, 0
+    right, precise, exact, cited, shown, shown_held = 0, 0, 0, 0, 0, 0
     for pair, reply in zip(pairs, replies, strict=True):
         cited += len(reply.sources) + len(reply.unverified_sources)
-        held += len(reply.sources)
+        shown += len(reply.sources)
+        shown_held += sum(source_key(t) in held for t in reply.sources)
         if not answer_contained(reply.answer, [core(pair["answer"])]):
             continue
         right += 1
         wanted = {source_key(titles[i]) for i in pair["document_ids"]}
-        shown = {source_key(t) for t in reply.sources}
+        given = {source_key(t) for t in reply.sources}
         verified = not reply.unverified_sources
-        precise += verified and bool(shown) and shown <= wanted
-        exact += verified and shown == wanted
+        precise += verified and bool(given) and given <= wanted
+        exact += verified and given == wanted
     return CitationScores(
-        precise / max(right, 1), exact / max(right, 1), held / max(cited, 1), right
+        precise / max(right, 1),
+        exact / max(right, 1),
+        shown / max(cited, 1),
+        right,
+        shown_held / max(shown, 1),
     )
 
 
@@ -328,6 +339,7 @@ def main() -> None:
         started = time.perf_counter()
         forgot = library.forget(lib, [args.forget])
         forget_s = time.perf_counter() - started
+        cited_after_forget = citation_scores(lib, citation_pairs(args.citation_pairs))
         memory = str(library.current_memory(lib))
         after_hits = {k: _hits(memory, v, args.max_tokens) for k, v in groups.items()}
         after = {k: _share(v) for k, v in after_hits.items()}
@@ -384,6 +396,8 @@ def main() -> None:
             "citation_precision": round(citations.precision, 3),
             "citation_exact": round(citations.exact, 3),
             "citation_in_ledger": round(citations.in_ledger, 3),
+            "shown_in_ledger": round(citations.shown_in_ledger, 3),
+            "shown_in_ledger_after_forget": round(cited_after_forget.shown_in_ledger, 3),
         },
     )
 
