@@ -22,6 +22,7 @@ from memo_graph.protocol import prompts
 from memo_graph.protocol.context import ProtocolContext
 from memo_graph.protocol.executive import Executive
 from memo_graph.protocol.rules import (
+    about,
     answer_phrase,
     answer_sources,
     best_candidate,
@@ -47,7 +48,7 @@ from memo_graph.protocol.state import (
     Stage,
     add_cost,
 )
-from memo_graph.text import is_question, normalise
+from memo_graph.text import is_question
 
 
 class ProtocolRoles:
@@ -400,9 +401,7 @@ class ProtocolNodes:
         if step.decision == "pivot" and proposed and not is_dropped(proposed, candidates):
             entity = proposed
             candidates = _rank(context, candidates, [entity], trail)
-        question = step.question.strip()
-        if question and entity and normalise(entity) not in normalise(question):
-            question = f"About {entity}: {question}"
+        question = about(entity, step.question.strip())
         if question:
             exchanges, memory_cost = await self._ask_unless_dead(
                 context, runtime, "seeking", question, entity, trail

@@ -160,16 +160,30 @@ def _in_memory_words(proposed: str, supporting: Sequence[Exchange], stated: set[
     return min([proposed, *same], key=len)
 
 
-def _outweighs_direct(reply: Exchange, confident: Sequence[Exchange]) -> bool:
+def about(entity: str, question: str) -> str:
+    """A follow-up question to the MEMORY about ``entity``, named in it."""
+    if question and entity and normalise(entity) not in normalise(question):
+        return f"About {entity}: {question}"
+    return question
+
+
+def _outweighs_direct(query: str, reply: Exchange, confident: Sequence[Exchange]) -> bool:
     """Whether a reply that supports another answer than the MEMORY's direct reply weighs
     more than it: a reply to a follow-up about an entity that another confident reply
     states, the last hop of a chain ("Who founded it?" -> "Orvane Tessaly"; "About Orvane
     Tessaly: where was he born?" -> "Pellmarsh"). Replies to grounding sub-questions do not:
-    a small MEMORY gives the same stock reply to many questions."""
+    a small MEMORY gives the same stock reply to many questions; nor a follow-up that asks the
+    query again about an entity ("About Amlet: on which river does Pellmarsh stand?"): it is
+    no further hop, only the same question answered otherwise."""
     entity = reply["target"]
+    asked_again = normalise(reply["question"]) in {
+        normalise(query),
+        normalise(about(entity, query)),
+    }
     return (
         reply["stage"] != "grounding"
         and bool(entity)
+        and not asked_again
         and any(
             other is not reply and support(entity, other["answer"]) >= SUPPORT_THRESHOLD
             for other in confident
@@ -199,7 +213,7 @@ def decide_answer(query: str, proposed: str, trail: Sequence[Exchange]) -> tuple
         return direct["answer"], "memory: its direct reply (the executive's answer re-read it)"
     if supporting and (direct is None or direct in supporting):
         return answer, "executive: supported by a confident MEMORY reply"
-    chained = any(_outweighs_direct(e, confident) for e in supporting)
+    chained = any(_outweighs_direct(query, e, confident) for e in supporting)
     if chained and confirmed_direct_reply(query, trail) is None:
         return answer, "executive: supported by a follow-up reply over the direct reply"
     if direct is not None:

@@ -10,7 +10,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from memo_graph.memory import MemoryBackend
 from memo_graph.protocol import ProtocolContext, build_protocol
-from memo_graph.protocol.rules import answer_phrase, decide_answer, grounding_questions
+from memo_graph.protocol.rules import about, answer_phrase, decide_answer, grounding_questions
 from memo_graph.protocol.state import Exchange
 from memo_graph.text import core, is_question, support
 from tests.scripted import ScriptedChatModel, by_schema
@@ -189,9 +189,20 @@ def test_a_follow_up_reply_outweighs_an_unconfirmed_direct_reply() -> None:
     # ... not one about an entity that no reply states (a small EXECUTIVE's guess),
     unchained = [exchange(QUERY, "Lornhaven."), {**follow_up, "target": "Quillon"}]
     assert decide_answer(QUERY, "Pellmarsh", unchained)[0] == "Lornhaven."
-    # ... nor a direct reply that another reply confirms.
+    # ... nor a direct reply that another reply confirms,
     confirmed = [*trail, exchange("Which port city?", "Lornhaven, on the Varrow Sea.")]
     assert decide_answer(QUERY, "Pellmarsh", confirmed)[0] == "Lornhaven."
+    # ... nor the query asked again about an entity (seen: "About Amlet: on which river does
+    # the town of Pellmarsh stand?" -> "Varrow Sea" after the direct reply "Amlet"): no hop.
+    again = {
+        **exchange(about("Lornhaven", QUERY), "In Pellmarsh."),
+        "stage": "seeking",
+        "target": "Lornhaven",
+    }
+    assert decide_answer(QUERY, "Pellmarsh", [exchange(QUERY, "Lornhaven."), again]) == (
+        "Lornhaven.",
+        "memory: its direct reply (the executive's answer was outweighed by the direct reply)",
+    )
 
 
 async def test_what_is_not_a_question_is_never_sent_to_the_memory() -> None:
