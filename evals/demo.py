@@ -92,12 +92,13 @@ class DemoSettings:
     """Questions (and GENERATOR calls) in flight at once; the local model batches them."""
 
     def reference_source(self) -> Path | None:
-        """The reference pairs this demo trains on, if any (none where they are the pairs the
-        main rows' MEMORY is trained on already)."""
+        """The reference pairs this demo trains on, if any: none where they are the pairs the
+        main rows' MEMORY is trained on already, and by default none where that MEMORY is
+        given (``memory``: a run that asks a MEMORY, not one that makes it)."""
         if not self.reference:
             return None
         pairs = self.reference_pairs or (self.data or INVENTED) / REFERENCE_PAIRS_FILE
-        if self.reference_pairs is None and not pairs.is_file():
+        if self.reference_pairs is None and (self.memory or not pairs.is_file()):
             return None
         if self.pairs is not None and self.pairs.resolve() == pairs.resolve():
             return None

@@ -134,5 +134,8 @@ def test_the_reference_rows_train_the_data_sets_own_pairs_by_default(tmp_path: P
     assert DemoSettings(data=heldout).reference_source() is None  # it has none
     given = tmp_path / "mine.jsonl"
     assert DemoSettings(data=heldout, reference_pairs=given).reference_source() == given
-    # Pairs the main rows' MEMORY is trained on already are not trained twice.
+    # Pairs the main rows' MEMORY is trained on already are not trained twice; a run that asks
+    # a given MEMORY trains none unless told which.
     assert DemoSettings(pairs=invented).reference_source() is None
+    assert DemoSettings(memory="local:m").reference_source() is None
+    assert DemoSettings(memory="local:m", reference_pairs=given).reference_source() == given
