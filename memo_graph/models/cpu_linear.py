@@ -24,10 +24,11 @@ def packed_linear_available() -> bool:
 
 
 def pack_linear_layers(model: torch.nn.Module) -> int:
-    """Run every fp32 or bf16 CPU ``nn.Linear`` of ``model`` through oneDNN with a packed copy of its weight;
-    return how many were packed. For inference only: the packed copy does not follow later
-    changes to the weight and has no gradient. The original weights stay in place, so LoRA
-    layers wrapped around these ones (peft) and tied embeddings work as before."""
+    """Run every fp32 or bf16 CPU ``nn.Linear`` of ``model`` through oneDNN with a packed copy
+    of its weight; return how many were packed. For inference only: the packed copy does not
+    follow later changes to the weight and has no gradient. The original weights stay in
+    place, so LoRA layers wrapped around these ones (peft) and tied embeddings work as
+    before."""
     if not packed_linear_available():
         return 0
     packed_count = 0
