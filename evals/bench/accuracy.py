@@ -49,7 +49,7 @@ async def _half(
 ) -> Any:
     protocol = {} if rules else {"check_support": False, "end_on_confirmed_reply": False}
     settings = DemoSettings(
-        out=work, data=data, questions=questions, pairs=pairs, protocol=protocol
+        out=work, data=data, questions=questions, pairs=pairs, protocol=protocol, reference=False
     )
     if budgets == "paper":
         paper = ProtocolContext()
