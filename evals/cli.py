@@ -23,6 +23,7 @@ from evals.systems.memo import MemoSettings
 from memo_graph.cli import app
 from memo_graph.cli_support import console, errors_as_one_line, given, memory_spec, option, say
 from memo_graph.errors import MemoError
+from memo_graph.printable import visible
 from memo_graph.protocol.context import ProtocolContext
 from memo_graph.synthesis.state import SynthesisContext
 from memo_training.config import TrainConfig
@@ -59,7 +60,7 @@ def _print_table(
     per row instead when the terminal is too narrow for the columns."""
     table = Table(*columns, title=title)
     for row in rows:
-        table.add_row(*(Text(format_value(row.get(column))) for column in columns))
+        table.add_row(*(Text(visible(format_value(row.get(column)))) for column in columns))
     natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
     if natural <= console.width:
         console.print(table)

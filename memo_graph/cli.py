@@ -21,8 +21,10 @@ from memo_graph.cli_support import (
     memory_spec,
     option,
     say,
+    warnings_as_lines,
 )
 from memo_graph.models import spec as model_spec
+from memo_graph.printable import visible
 from memo_graph.protocol.context import ProtocolContext
 from memo_graph.synthesis.state import SynthesisContext
 from memo_training import config as training
@@ -56,9 +58,10 @@ def chat(
     ),
 ) -> None:
     """Ask one model spec one question through LangChain (a smoke test of a spec)."""
+    from memo_graph.cli_support import remote_failures_named
     from memo_graph.models.spec import resolve_chat_model
 
-    with errors_as_one_line():
+    with errors_as_one_line(), remote_failures_named("model", model, timeout, retries):
         llm = resolve_chat_model(
             model,
             max_tokens=max_tokens,
@@ -68,7 +71,7 @@ def chat(
         started = time.perf_counter()
         reply = llm.invoke(prompt)
     elapsed = time.perf_counter() - started
-    console.print(Text(str(reply.content)))
+    console.print(Text(visible(str(reply.content))))
     usage = getattr(reply, "usage_metadata", None) or {}
     say(
         "[dim]{}: {} tokens in, {} out, {}s[/]",
@@ -151,7 +154,7 @@ def train(
         "lr_schedule": lr_schedule,
     }
     overrides = given(**chosen)
-    with errors_as_one_line():
+    with errors_as_one_line(), warnings_as_lines():
         config = TrainConfig.chosen(preset or ("full" if full else None), **overrides)
         result = train_memory(dataset, out, base=base, config=config, retrain=retrain)
     if os.environ.get("RANK", "0") != "0":
@@ -238,7 +241,7 @@ def serve(
         loaded = load_artifact(artifact)
     address = given(name=name, host=host, port=port)
     command = vllm_command(loaded, **address)
-    typer.echo(render(command))  # plain: a wrapped command could not be pasted
+    typer.echo(visible(render(command)))  # plain: a wrapped command could not be pasted
     typer.echo(f"clients: --memory {client_spec(**address)}")
     if print_only or not vllm_available():
         if not print_only:
@@ -416,6 +419,7 @@ def ask(
     import asyncio
     import json
 
+    from memo_graph.errors import ProtocolInputError
     from memo_graph.protocol import graph
 
     async def run(context: ProtocolContext) -> dict[str, Any]:
@@ -434,6 +438,8 @@ def ask(
         return final
 
     with errors_as_one_line():
+        if not query.strip():  # the graph's own message speaks of its input state, not of us
+            raise ProtocolInputError("the question is empty; give a question to ask.")
         context = ProtocolContext(
             **given(
                 executive=executive,

@@ -42,6 +42,14 @@ def _print_lines(lines: list[str]) -> None:
         say("{}", line)
 
 
+def _print_report(report: memo_library.LibraryReport) -> None:
+    """The report; exit code 1 when documents given were left out for want of pairs, so that a
+    script sees that they are not in the memory (what was taken is published all the same)."""
+    _print_lines(report.lines())
+    if report.left_out:
+        raise typer.Exit(code=1)
+
+
 @library_app.command("init")
 def library_init(
     library: Annotated[Path, typer.Argument(help="Directory of the new library.")],
@@ -124,11 +132,12 @@ def add(
     min_recall: MinRecallOption = None,
 ) -> None:
     """Add a corpus's new and changed documents: one shard trained on their pairs, merged with
-    the others into the current memory. Documents already held as they are change nothing."""
+    the others into the current memory. Documents already held as they are change nothing; a
+    document no pair draws on is not added (exit code 1): add it again with pairs."""
     chosen = given(pairs=pairs, generator=generator, min_recall=min_recall)
     with errors_as_one_line():
         report = memo_library.add(library, corpus, progress=True, **chosen)
-    _print_lines(report.lines())
+    _print_report(report)
 
 
 def update(
@@ -139,11 +148,11 @@ def update(
     min_recall: MinRecallOption = None,
 ) -> None:
     """Make the library hold the corpus as it is now: forget the documents it lost, replace
-    the changed ones, add the new ones."""
+    the changed ones, add the new ones (exit code 1 when one had no pairs: see memo add)."""
     chosen = given(pairs=pairs, generator=generator, min_recall=min_recall)
     with errors_as_one_line():
         report = memo_library.update(library, corpus, progress=True, **chosen)
-    _print_lines(report.lines())
+    _print_report(report)
 
 
 def forget(

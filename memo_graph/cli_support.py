@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from memo_graph.errors import MemoError
+from memo_graph.errors import MemoError, MemoWarning
+from memo_graph.files import write_failure
+from memo_graph.printable import visible
 
 console = Console(emoji=False)
 
@@ -24,8 +27,10 @@ BASE_HELP = "Base model: local, local:PATH, local:gemma3-270m or a Hub id (hf:OR
 def say(template: str, *values: object, one_line: bool = False) -> None:
     """Print our own markup ``template`` with ``values`` filled in as literal text: answers,
     paths, titles and errors are never read as markup. ``one_line`` leaves the wrapping to the
-    terminal, so that a long line stays one line for a program that reads it."""
-    console.print(template.format(*(escape(str(v)) for v in values)), soft_wrap=one_line)
+    terminal, so that a long line stays one line for a program that reads it. Control
+    characters in ``values`` are shown as escapes, never sent to the terminal."""
+    shown = (escape(visible(str(v))) for v in values)
+    console.print(template.format(*shown), soft_wrap=one_line)
 
 
 def fail(error: BaseException) -> None:
@@ -34,10 +39,29 @@ def fail(error: BaseException) -> None:
 
 
 @contextlib.contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Our own warnings printed at once as ``warning:`` lines, without Python's prefix."""
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, MemoWarning):
+            say("[yellow]warning:[/] {}", message, one_line=True)
+        else:
+            shown(message, category, *args, **kw)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
+@contextlib.contextmanager
 def errors_as_one_line() -> Iterator[None]:
     """Every command's failures the user can fix (ours, bad settings, a remote model that
-    timed out or cannot be reached) end as one line on the terminal and exit code 2."""
-    from memo_graph.models.remote import transport_failure
+    timed out, cannot be reached or answered an HTTP error) end as one line on the terminal
+    and exit code 2."""
+    from memo_graph.models.remote import status_failure, transport_failure
 
     try:
         yield
@@ -45,14 +69,52 @@ def errors_as_one_line() -> Iterator[None]:
         fail(exc)
     except Exception as exc:
         what = transport_failure(exc)
-        if what is None:
+        if what is not None:
+            fail(
+                RuntimeError(
+                    f"a remote model {what} ({type(exc).__name__}: {exc}). Check its URL, API "
+                    "key and network, or raise --timeout."
+                )
+            )
+        answered = status_failure(exc)
+        if answered is not None:
+            fail(RuntimeError(f"a remote model {answered}"))
+        unwritable = write_failure(exc)
+        if unwritable is None:
             raise
         fail(
             RuntimeError(
-                f"a remote model {what} ({type(exc).__name__}: {exc}). Check its URL, API key "
-                "and network, or raise --timeout."
+                f"cannot write an output: {unwritable} ({exc}). Free space or make it "
+                "writable, then run the same command again."
             )
         )
+
+
+@contextlib.contextmanager
+def remote_failures_named(
+    role: str, spec: str, timeout_s: float | None, retries: int | None
+) -> Iterator[None]:
+    """A failure of the model ``spec`` (playing ``role``) that its server can be blamed for,
+    raised as a :class:`RemoteModelError` naming both (``timeout_s`` / ``retries``: what the user
+    gave, None for the defaults)."""
+    from memo_graph.models import spec as model_spec
+    from memo_graph.models.remote import remote_error
+
+    try:
+        yield
+    except MemoError:
+        raise
+    except Exception as exc:
+        named = remote_error(
+            role,
+            spec,
+            exc,
+            model_spec.REMOTE_TIMEOUT_S if timeout_s is None else timeout_s,
+            model_spec.REMOTE_RETRIES if retries is None else retries,
+        )
+        if named is None:
+            raise
+        raise named from exc
 
 
 def given(**options: Any) -> dict[str, Any]:

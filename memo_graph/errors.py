@@ -7,6 +7,10 @@ class MemoError(Exception):
     """Base class of every error memo-graph raises on purpose."""
 
 
+class MemoWarning(UserWarning):
+    """Base class of memo-graph's warnings: something ran, but may not do what was meant."""
+
+
 class ModelSpecError(MemoError, ValueError):
     """A model spec string cannot be resolved to a chat model."""
 

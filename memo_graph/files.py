@@ -4,6 +4,7 @@ never half of one, whatever moment the writer dies at."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -28,6 +29,75 @@ def _default_mode(directory: bool) -> int:
 
 class OutputPathError(MemoError, ValueError):
     """An output path would overwrite something that memo-graph did not write."""
+
+
+class OutputWriteError(MemoError, OSError):
+    """An output could not be written: its disk is full, read-only or not ours to write."""
+
+
+_WRITE_FAILURES = {
+    errno.ENOSPC: "no space is left on the disk holding it",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the disk holding it is read-only",
+    errno.EACCES: "permission is denied",
+    errno.EPERM: "permission is denied",
+}
+_FAILURE_WORDS = {  # for clients that report the system's words, not an errno
+    "no space left on device": _WRITE_FAILURES[errno.ENOSPC],
+    "database or disk is full": _WRITE_FAILURES[errno.ENOSPC],
+    "read-only file system": _WRITE_FAILURES[errno.EROFS],
+    "readonly database": "it is read-only",
+    "permission denied": _WRITE_FAILURES[errno.EACCES],
+    "unable to open database file": "it cannot be opened for writing",
+}
+
+
+def write_failure(exc: BaseException) -> str | None:
+    """Why writing failed, in words, when ``exc`` (or what caused it) is a full, read-only or
+    forbidden disk: an ``OSError``, safetensors' ``SafetensorError``, sqlite's
+    ``OperationalError``. None for any other error."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, OSError) and current.errno in _WRITE_FAILURES:
+            return _WRITE_FAILURES[current.errno]
+        said = str(current).lower()
+        for words, reason in _FAILURE_WORDS.items():
+            if words in said:
+                return reason
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _disk_state(path: Path) -> str | None:
+    """What the disk holding ``path`` (or its nearest existing parent) says of itself."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None:
+        return None
+    disk = os.statvfs(existing)
+    if disk.f_flag & os.ST_RDONLY:
+        return _WRITE_FAILURES[errno.EROFS]
+    if disk.f_bavail == 0:
+        return _WRITE_FAILURES[errno.ENOSPC]
+    return None
+
+
+@contextlib.contextmanager
+def writing_to(path: Path, what: str) -> Iterator[None]:
+    """Turn a failure to write ``what`` under ``path`` (full disk, read-only, forbidden) into
+    an :class:`OutputWriteError` that names the path and the fix."""
+    try:
+        yield
+    except OutputWriteError:
+        raise
+    except Exception as exc:
+        reason = write_failure(exc)
+        if reason is None:
+            raise
+        reason = _disk_state(path) or reason
+        raise OutputWriteError(
+            f"cannot write {what} in {path}: {reason}. Nothing half-written was kept; free space "
+            "or make it writable, then run the same command again (it resumes)."
+        ) from exc
 
 
 def _is_empty_directory(path: Path) -> bool:

@@ -5,54 +5,39 @@ into place, so an artifact directory is either complete or absent."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from memo_graph.errors import MemoError
-from memo_graph.files import check_replaceable, staged_directory
-from memo_graph.models.weights import file_digest
+from memo_graph.files import OutputPathError, check_replaceable, staged_directory
+from memo_graph.models.artifact import (
+    FORMAT,
+    MANIFEST,
+    Artifact,
+    ArtifactError,
+    artifact_problem,
+    foreign_files,
+    is_complete,
+    is_replaceable_artifact,
+    listed_files,
+    load_artifact,
+    weights_checksum,
+)
 
-MANIFEST = "memo.json"
-FORMAT = "memo-artifact/1"
-
-
-class ArtifactError(MemoError):
-    """A memory artifact is missing, incomplete, or incompatible with another."""
-
-
-@dataclass(frozen=True)
-class Artifact:
-    path: Path
-    manifest: dict[str, Any]
-
-    @property
-    def kind(self) -> str:
-        return str(self.manifest["kind"])
-
-    @property
-    def base_spec(self) -> str:
-        return str(self.manifest["base"]["spec"])
-
-    @property
-    def base_checksum(self) -> str:
-        return str(self.manifest["base"]["sha256"])
-
-
-def weights_checksum(model_dir: Path) -> str:
-    """sha256 over a model directory's safetensors files (names and contents), in name order."""
-    files = sorted(model_dir.glob("*.safetensors"))
-    if not files:
-        raise ArtifactError(f"no safetensors weights in {model_dir}")
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(f"{path.name}:{file_digest(path)}\n".encode())
-    return digest.hexdigest()
+__all__ = [
+    "FORMAT",
+    "MANIFEST",
+    "Artifact",
+    "ArtifactError",
+    "check_destination",
+    "is_complete",
+    "load_artifact",
+    "weights_checksum",
+    "write_artifact",
+]
 
 
 def package_versions() -> dict[str, str]:
@@ -63,32 +48,22 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def is_complete(path: Path) -> bool:
-    return (path / MANIFEST).is_file()
-
-
 def check_destination(out: Path) -> None:
     """Refuse ``out`` unless writing an artifact there loses nothing a user made: it is absent,
-    an empty directory, or a memory artifact (which the new one replaces)."""
-    check_replaceable(out, is_complete, "memory artifact")
-
-
-def load_artifact(path: str | Path) -> Artifact:
-    path = Path(path)
-    if not path.is_dir():
-        raise ArtifactError(
-            f"no memory artifact at {path}; train one with `memo train` or check the path."
-        )
-    manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
-        raise ArtifactError(f"{path} has no {MANIFEST}: it is not a complete memory artifact.")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{manifest_path} is not valid JSON ({exc.msg}).") from exc
-    if manifest.get("format") != FORMAT:
-        raise ArtifactError(f"{manifest_path}: unknown format {manifest.get('format')!r}.")
-    return Artifact(path, manifest)
+    an empty directory, or a complete memory artifact holding only what its manifest lists
+    (which the new one replaces)."""
+    if out.is_dir() and not out.is_symlink() and (out / MANIFEST).exists():
+        problem = artifact_problem(out)
+        foreign = foreign_files(out) if problem is None else []
+        if foreign:
+            problem = f"it holds {', '.join(foreign)}, which memo-graph did not write"
+        if problem is not None:
+            raise OutputPathError(
+                f"{out} is not a memory artifact that memo-graph wrote and may replace: "
+                f"{problem}. Nothing was changed: give a new or empty directory, or move its "
+                "files away yourself."
+            )
+    check_replaceable(out, is_replaceable_artifact, "memory artifact")
 
 
 def model_card(manifest: dict[str, Any]) -> str:
@@ -134,9 +109,10 @@ def write_artifact(
         "versions": package_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    with staged_directory(final, is_complete, "memory artifact") as staging:
+    with staged_directory(final, is_replaceable_artifact, "memory artifact") as staging:
         save_weights(staging)
         tokenizer.save_pretrained(staging)
         (staging / "README.md").write_text(model_card(manifest))
+        manifest["files"] = listed_files(staging)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return Artifact(final, manifest)

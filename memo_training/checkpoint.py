@@ -97,8 +97,11 @@ def save_checkpoint(
     metadata = {_STATE_KEY: json.dumps(_pack(state, "", tensors))}
     final = directory / f"{_PREFIX}{step:08d}{_SUFFIX}"
     partial = final.with_name(final.name + ".partial")
-    save_file(tensors, str(partial), metadata=metadata)
-    os.replace(partial, final)
+    try:
+        save_file(tensors, str(partial), metadata=metadata)
+        os.replace(partial, final)
+    finally:
+        partial.unlink(missing_ok=True)
     for old in sorted(directory.glob(f"{_PREFIX}*{_SUFFIX}"))[:-_KEEP]:
         old.unlink()
     return final

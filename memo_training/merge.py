@@ -18,6 +18,8 @@ from peft.utils import merge_utils
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from memo_graph.files import writing_to
+from memo_graph.models.loading import load_tokenizer
 from memo_graph.models.weights import local_source, resolve_weights
 from memo_training.artifact import (
     Artifact,
@@ -136,6 +138,19 @@ def _low_rank(delta: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tenso
     return b, a, error
 
 
+def _check_apart_from_inputs(out: Path, paths: list[str | Path]) -> None:
+    """Writing ``out`` replaces it whole: it may be neither an input, nor inside one, nor hold
+    one."""
+    for given in paths:
+        source = Path(given).expanduser().resolve()
+        if out == source or source in out.parents or out in source.parents:
+            relation = "is" if out == source else "is inside" if source in out.parents else "holds"
+            raise ArtifactError(
+                f"the output {out} {relation} the input {source}; merging there would replace "
+                "what it reads. Nothing was changed: give a new --out."
+            )
+
+
 def merge_memories(
     paths: list[str | Path],
     out: str | Path,
@@ -160,6 +175,7 @@ def merge_memories(
     if not 0 < density <= 1:
         raise ValueError(f"density must be in (0, 1], got {density}")
     out = Path(out).expanduser().resolve()
+    _check_apart_from_inputs(out, paths)
     check_destination(out)
     artifacts = [load_artifact(p) for p in paths]
     _check_compatible(artifacts)
@@ -233,15 +249,14 @@ def merge_memories(
             **({"svd_relative_error_mean": sum(errors) / len(errors)} if errors else {}),
         },
     }
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(base_weights.base_dir)
-    return write_artifact(
-        out,
-        lambda d: _save(d, merged, output, artifacts[0], base_weights.base_dir, rank),
-        tokenizer,
-        manifest,
-    )
+    tokenizer = load_tokenizer(base_weights.base_dir)
+    with writing_to(out, "the merged memory"):
+        return write_artifact(
+            out,
+            lambda d: _save(d, merged, output, artifacts[0], base_weights.base_dir, rank),
+            tokenizer,
+            manifest,
+        )
 
 
 def _save(

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from memo_graph.files import writing_to
+from memo_graph.models.loading import load_causal_lm, load_tokenizer
 from memo_graph.models.notices import peft_notices_silenced
 from memo_graph.models.precision import cpu_multiplies_bf16
 from memo_graph.models.weights import (
@@ -35,7 +37,7 @@ from memo_training.artifact import (
 from memo_training.batching import collate, plan_batches
 from memo_training.checkpoint import load_latest_checkpoint, restore, save_checkpoint
 from memo_training.config import TrainConfig
-from memo_training.data import DatasetError, load_qa_dataset
+from memo_training.data import DatasetError, QADataset, load_qa_dataset
 from memo_training.encoding import AnswerOnlyEncoder, Example
 from memo_training.loss import answer_only_loss
 
@@ -139,9 +141,8 @@ def _load_model(
     """The base model as trained on ``examples`` (their length chooses the attention kernel),
     with LoRA adapters if ``config`` asks for them."""
     from peft import get_peft_model
-    from transformers import AutoModelForCausalLM
 
-    model: Any = AutoModelForCausalLM.from_pretrained(
+    model: Any = load_causal_lm(
         weights.base_dir,
         dtype=torch.float32,
         attn_implementation=attention_kernel(device, max(len(e.input_ids) for e in examples)),
@@ -240,7 +241,8 @@ def train_memory(
     config = config or TrainConfig()
     config.validate()
     out = Path(out).expanduser().resolve()
-    check_destination(out)
+    if retrain or not is_complete(out):
+        check_destination(out)
     qa = load_qa_dataset(dataset)
     base_spec, weights = normalise_base_spec(base)
     if is_complete(out) and not retrain:
@@ -254,9 +256,19 @@ def train_memory(
                 "choose another --out."
             )
         return TrainResult(finished, already_done=True)
-    from transformers import AutoTokenizer
+    with writing_to(out, "the memory and its training checkpoints"):
+        return _train(out, qa, base_spec, weights, config, progress)
 
-    tokenizer = AutoTokenizer.from_pretrained(weights.base_dir)
+
+def _train(
+    out: Path,
+    qa: QADataset,
+    base_spec: str,
+    weights: ResolvedWeights,
+    config: TrainConfig,
+    progress: bool,
+) -> TrainResult:
+    tokenizer = load_tokenizer(weights.base_dir)
     encoder = AnswerOnlyEncoder(tokenizer, config.max_length)
     examples = encoder.encode_all(qa.pairs)
     report = {**qa.skipped, **encoder.report}

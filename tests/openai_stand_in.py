@@ -5,7 +5,7 @@ specs, ``create_agent("openai:...")``) runs end to end here with OPENAI_BASE_URL
 Structured requests (``response_format`` json_schema) get a deterministic reply for their
 schema: the synthesis GENERATOR's (``synthesis_reply``), the protocol EXECUTIVE's, the reader's
 and the judge's. A request with tools calls the first tool with the user's question, then
-answers with what the tool returned."""
+answers with what the tool returned. A streamed request gets the same reply as events."""
 
 from __future__ import annotations
 
@@ -85,6 +85,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         message = reply(request)
+        if request.get("stream"):
+            self._stream(request, message)
+            return
         body = json.dumps(
             {
                 "id": "chatcmpl-stand-in",
@@ -106,6 +109,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _stream(self, request: dict[str, Any], message: dict[str, Any]) -> None:
+        """The reply as server-sent events: the message in one delta, then its finish."""
+        delta = {"role": "assistant", "content": message.get("content") or ""}
+        if message.get("tool_calls"):
+            delta["tool_calls"] = [
+                {**call, "index": n} for n, call in enumerate(message["tool_calls"])
+            ]
+        finish = "tool_calls" if message.get("tool_calls") else "stop"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for choice in (
+            {"delta": delta, "finish_reason": None},
+            {"delta": {}, "finish_reason": finish},
+        ):
+            chunk = {
+                "id": "chatcmpl-stand-in",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": request.get("model", "stand-in"),
+                "choices": [{"index": 0, **choice}],
+            }
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
 
 
 @contextmanager

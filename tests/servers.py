@@ -127,3 +127,59 @@ def langsmith_receiver() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
         yield f"http://127.0.0.1:{server.server_port}", Receiver.received
     finally:
         server.shutdown()
+
+
+class _FixedReply(BaseHTTPRequestHandler):
+    """Answers every POST with the server's ``status`` and ``body``; with ``drip`` set, sends
+    the headers of a long reply, then one byte of it a second until the server stops."""
+
+    server: _FixedReplyServer
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.requests += 1
+        reply = self.server
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(10**6 if reply.drip else len(reply.body)))
+        self.end_headers()
+        if not reply.drip:
+            self.wfile.write(reply.body)
+            return
+        self.wfile.flush()
+        try:
+            while not reply.stopped.wait(1.0):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except OSError:
+            pass  # the client gave up and closed the connection
+
+
+class _FixedReplyServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, status: int, body: bytes, drip: bool) -> None:
+        super().__init__(("127.0.0.1", 0), _FixedReply)
+        self.status, self.body, self.drip = status, body, drip
+        self.stopped = threading.Event()
+        self.requests = 0
+
+
+@contextmanager
+def fixed_reply_server(
+    status: int = 200, body: bytes = b"", *, drip: bool = False
+) -> Iterator[_FixedReplyServer]:
+    """A loopback OpenAI-compatible endpoint that answers every request the same way: HTTP
+    ``status`` with ``body``, or (``drip``) headers then one byte a second, never finishing.
+    Its base URL is ``f"http://127.0.0.1:{server.server_port}/v1"``."""
+    server = _FixedReplyServer(status, body, drip)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.stopped.set()
+        server.shutdown()
+        server.server_close()

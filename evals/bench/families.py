@@ -84,8 +84,8 @@ def head_cost(settings: DemoSettings) -> dict[str, float]:
     batch of the first pairs): the embedding's share of the parameters, the logits tensor and
     the step time with the LM head on answer positions only (the trainer) and on every one."""
     import torch
-    from transformers import AutoTokenizer
 
+    from memo_graph.models.loading import load_tokenizer
     from memo_training.batching import collate
     from memo_training.data import load_qa_dataset
     from memo_training.encoding import IGNORE_INDEX, AnswerOnlyEncoder
@@ -94,7 +94,7 @@ def head_cost(settings: DemoSettings) -> dict[str, float]:
     config = settings.evaluation().memo.training
     assert settings.pairs is not None
     _, weights = normalise_base_spec(settings.base)
-    tokenizer = AutoTokenizer.from_pretrained(weights.base_dir)
+    tokenizer = load_tokenizer(weights.base_dir)
     examples = AnswerOnlyEncoder(tokenizer, config.max_length).encode_all(
         load_qa_dataset(settings.pairs).pairs[: config.batch_size]
     )

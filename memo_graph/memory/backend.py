@@ -16,7 +16,7 @@ from memo_graph.errors import MemoError
 from memo_graph.memory.prompts import JSON_REPLY_INSTRUCTION
 from memo_graph.memory.replies import MemoryAnswer, MemoryReply
 from memo_graph.memory.sources import SourceCatalog, catalog_of
-from memo_graph.models.remote import transport_failure
+from memo_graph.models.remote import status_failure, transport_failure
 from memo_graph.models.structured import StructuredCaller
 from memo_graph.models.temperature import with_temperature
 
@@ -161,7 +161,7 @@ class MemoryBackend:
         except MemoError:
             raise
         except Exception as exc:
-            failure = transport_failure(exc) or "failed to answer"
+            failure = transport_failure(exc) or status_failure(exc) or "failed to answer"
             raise MemoryUnavailableError(
                 f"the MEMORY ({self.description}) {failure}: {type(exc).__name__}: {exc}. "
                 "Check that its server is running and reachable, or that the artifact loads "

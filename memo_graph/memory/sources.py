@@ -16,8 +16,8 @@ from pathlib import Path
 
 from memo_graph.errors import MemoError
 from memo_graph.files import write_text_atomically
+from memo_graph.models.artifact import CATALOG_FILE
 
-CATALOG_FILE = "sources.json"
 """A memory artifact's catalog: the titles its weights were trained to cite."""
 MARKER_OPENING = "[sources:"
 MARKER_CLOSING = "]"

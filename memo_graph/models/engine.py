@@ -46,6 +46,7 @@ from memo_graph.models.generation import (
 )
 from memo_graph.models.grammar import GrammarCompiler
 from memo_graph.models.json_closing import ClosingWalk
+from memo_graph.models.loading import load_causal_lm, load_tokenizer
 from memo_graph.models.notices import peft_notices_silenced
 from memo_graph.models.precision import inference_dtype
 from memo_graph.models.prefix_cache import PrefixCache
@@ -78,15 +79,15 @@ class LocalEngine:
         prefix_cache_bytes: int = 512 * 2**20,
         dtype: torch.dtype | None = None,
     ) -> None:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         self.weights = weights
         self.device = torch.device(device) if device else _default_device()
         self.max_batch_size = max_batch_size
         dtype = dtype or inference_dtype(self.device)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(weights.base_dir)
-            model: Any = AutoModelForCausalLM.from_pretrained(weights.base_dir, dtype=dtype)
+            self.tokenizer = load_tokenizer(weights.base_dir)
+            model: Any = load_causal_lm(weights.base_dir, dtype=dtype)
+        except ModelLoadError:
+            raise
         except (OSError, ValueError) as exc:
             raise ModelLoadError(
                 f"cannot load the model in {weights.base_dir}: {exc}. Check that the directory "

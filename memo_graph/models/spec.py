@@ -127,7 +127,8 @@ def resolve_chat_model(
 ) -> BaseChatModel:
     """Build the chat model that ``spec`` names; ``kwargs`` (temperature, max_tokens, ...) go to
     its constructor. A remote model (endpoint or provider) waits at most ``timeout_s`` per
-    request and retries ``retries`` times (explicit ``timeout`` / ``max_retries`` kwargs win).
+    request and retries ``retries`` times (explicit ``timeout`` / ``max_retries`` kwargs win),
+    and each call ends by its total deadline (see :mod:`memo_graph.models.deadline`).
     Raises :class:`ModelSpecError` naming the spec and the fix."""
     if not isinstance(spec, str) or not spec.strip():
         raise ModelSpecError(
@@ -152,8 +153,24 @@ def resolve_chat_model(
     kwargs.setdefault("timeout", timeout_s)
     kwargs.setdefault("max_retries", retries)
     if prefix in ENDPOINT_PREFIXES:
-        return _resolve_endpoint(spec, rest, kwargs)
-    return _resolve_provider(spec, prefix, rest, kwargs)
+        model = _resolve_endpoint(spec, rest, kwargs)
+    else:
+        model = _resolve_provider(spec, prefix, rest, kwargs)
+    return _with_total_deadline(model, spec, kwargs["timeout"], kwargs["max_retries"])
+
+
+def _with_total_deadline(
+    model: BaseChatModel, spec: str, timeout: Any, retries: Any
+) -> BaseChatModel:
+    # A client's timeout bounds each socket read; the deadline bounds the whole call. A
+    # timeout given as None or as a client's own object (httpx.Timeout) is left to the client.
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        return model
+    from memo_graph.models.deadline import RemoteDeadline, with_deadline
+
+    if not isinstance(retries, int) or retries < 0:  # None: the client's default, 2 as ours
+        retries = REMOTE_RETRIES
+    return with_deadline(model, RemoteDeadline(spec, float(timeout), retries))
 
 
 def pinned_spec(spec: str) -> str:

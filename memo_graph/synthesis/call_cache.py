@@ -13,6 +13,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from memo_graph.files import writing_to
+
+_WHAT = "the GENERATOR call cache"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
     key TEXT PRIMARY KEY,
@@ -30,12 +33,13 @@ class CallCache:
     """Thread-safe get/put of JSON replies by key."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        with writing_to(path.parent, _WHAT):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
         self.hits = 0
         self.misses = 0
 
@@ -49,7 +53,7 @@ class CallCache:
         return dict(json.loads(row[0]))
 
     def put(self, key: str, reply: dict[str, Any]) -> None:
-        with self._lock:
+        with self._lock, writing_to(self.path.parent, _WHAT):
             self._db.execute(
                 "INSERT OR REPLACE INTO calls (key, reply) VALUES (?, ?)",
                 (key, json.dumps(reply, ensure_ascii=False)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import itertools
 import json
 import os
 from collections import Counter
@@ -16,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from memo_graph.errors import MemoError
+from memo_graph.files import OWNER_FILE
+from memo_graph.models.artifact import MANIFEST
 
 TEXT_SUFFIXES = (".txt", ".md")
 RECORD_SUFFIXES = (".json", ".jsonl")
 MAX_DOCUMENT_BYTES = 20_000_000
+OUR_OUTPUT = "memo-graph output, not a document"
 
 
 class CorpusError(MemoError, ValueError):
@@ -182,20 +186,63 @@ def _from_dataset(path: Path, skips: _Skips) -> Iterator[Located]:
         yield from _records(rows, path.name, skips)
 
 
+def _made_by_us(folder: Path) -> bool:
+    """A folder that a memo-graph command wrote (an output, a library, a memory artifact): its
+    files are our own products, never documents."""
+    if (folder / OWNER_FILE).is_file():
+        return True
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and str(manifest.get("format", "")).startswith(
+        "memo-artifact/"
+    )
+
+
 def _walk(root: Path, skips: _Skips) -> list[Path]:
-    """Every file under ``root`` but hidden ones; a directory that cannot be listed is reported,
-    where ``Path.rglob`` would pass over it without a word."""
+    """Every file under ``root`` but hidden ones and those in folders below it that memo-graph
+    wrote; a directory that cannot be listed is reported, where ``Path.rglob`` would pass over
+    it without a word."""
 
     def unreadable(exc: OSError) -> None:
         skips.add("unreadable directory", str(exc.filename), exc.strerror or type(exc).__name__)
 
     found: list[Path] = []
-    for folder, _, names in os.walk(root, onerror=unreadable):
+    for folder, subfolders, names in os.walk(root, onerror=unreadable):
+        for name in list(subfolders):
+            if _made_by_us(Path(folder, name)):
+                skips.add(OUR_OUTPUT, str(Path(folder, name)))
+                subfolders.remove(name)
         for name in names:
             path = Path(folder, name)
             if not name.startswith(".") and path.is_file():
                 found.append(path)
     return sorted(found)
+
+
+def _fixed_prefix(pattern: str) -> Path:
+    """The folder a glob pattern names before its first wildcard."""
+    parts = Path(pattern).expanduser().parts
+    fixed = list(itertools.takewhile(lambda part: not glob.has_magic(part), parts))
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _glob_files(pattern: str, skips: _Skips) -> list[Path]:
+    """The files a glob matches, but those inside folders that memo-graph wrote below the
+    folder the pattern names."""
+    prefix = _fixed_prefix(pattern).resolve()
+    kept = []
+    for match in sorted(Path(p) for p in glob.glob(pattern, recursive=True)):
+        if not match.is_file():
+            continue
+        between = [p for p in match.resolve().parents if prefix in p.parents]
+        ours = next((p for p in between if _made_by_us(p)), None)
+        if ours is None:
+            kept.append(match)
+        else:
+            skips.add(OUR_OUTPUT, str(match), f"inside {ours}")
+    return kept
 
 
 def _files(source: str, skips: _Skips) -> list[Path]:
@@ -204,7 +251,7 @@ def _files(source: str, skips: _Skips) -> list[Path]:
         return _walk(path, skips)
     if path.is_file():
         return [path]
-    return sorted(Path(p) for p in glob.glob(source, recursive=True) if Path(p).is_file())
+    return _glob_files(source, skips)
 
 
 def load_corpus(source: str | Path, *, limit: int | None = None) -> Corpus:

@@ -17,14 +17,15 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send
 
-from memo_graph.files import claim_output_directory
+from memo_graph.files import OutputWriteError, claim_output_directory, writing_to
+from memo_graph.models.remote import RemoteModelError
 from memo_graph.models.spec import role_model
 from memo_graph.synthesis import steps
 from memo_graph.synthesis.call_cache import CallCache
@@ -175,6 +176,18 @@ class GeneratorPool:
             return self._generators[key]
 
 
+_LANGGRAPH_RETRY_ON = cast(Callable[[Exception], bool], RetryPolicy().retry_on)
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    """A work item is tried again after a passing failure, never after a remote model that
+    spent its whole deadline or an output that cannot be written: those would only fail again,
+    slowly."""
+    if isinstance(exc, RemoteModelError | OutputWriteError):
+        return False
+    return bool(_LANGGRAPH_RETRY_ON(exc))
+
+
 # ---------------------------------------------------------------------- subgraph per step
 def _step_graph(spec: StepSpec, pool: GeneratorPool) -> Any:
     async def plan(state: StepState, runtime: Runtime[SynthesisContext]) -> dict[str, Any]:
@@ -213,7 +226,7 @@ def _step_graph(spec: StepSpec, pool: GeneratorPool) -> Any:
 
     graph = StateGraph(StepState, context_schema=SynthesisContext, output_schema=SynthesisState)
     graph.add_node("plan", plan)
-    graph.add_node("work", work, retry_policy=RetryPolicy(max_attempts=3))
+    graph.add_node("work", work, retry_policy=RetryPolicy(max_attempts=3, retry_on=_worth_retrying))
     graph.add_node("collect", collect)
     graph.add_edge(START, "plan")
     graph.add_conditional_edges("plan", fan_out, ["work", "collect"])
@@ -226,7 +239,9 @@ def _step_graph(spec: StepSpec, pool: GeneratorPool) -> Any:
 def _ingest(state: SynthesisState, context: SynthesisContext) -> dict[str, Any]:
     plan = plan_synthesis(state["source"], context)
     plan.check_budget(context.max_calls)
-    claim_output_directory(Path(state["out"]), "synthesize", signatures=(CACHE_FILE,))
+    out = Path(state["out"])
+    with writing_to(out, "the synthesis output"):
+        claim_output_directory(out, "synthesize", signatures=(CACHE_FILE,))
     return {
         "documents": [vars(d) for d in plan.corpus.documents],
         "chunks": [vars(c) for c in plan.chunks],
@@ -253,7 +268,9 @@ def _write(state: SynthesisState, context: SynthesisContext) -> dict[str, Any]:
         "steps": list(context.steps),
         "sentence_pairs": context.sentence_pairs,
     }
-    paths = write_output(Path(state["out"]).expanduser(), rows, state.get("chunks", []), report)
+    out = Path(state["out"]).expanduser()
+    with writing_to(out, "the QA dataset"):
+        paths = write_output(out, rows, state.get("chunks", []), report)
     return {
         "dataset": paths["dataset"],
         "jsonl": paths["jsonl"],

@@ -68,12 +68,11 @@ def estimate_calls(documents: int, chunks: int, context: SynthesisContext) -> di
 def spans_for(context: SynthesisContext) -> Callable[[str], list[tuple[int, int]]]:
     if context.chunk_unit == "words":
         return word_spans
-    from transformers import AutoTokenizer
-
+    from memo_graph.models.loading import load_tokenizer
     from memo_graph.models.weights import resolve_weights
 
     # Token counts of the embedded model's tokenizer stand for any GENERATOR's.
-    return tokenizer_spans(AutoTokenizer.from_pretrained(resolve_weights(None).base_dir))
+    return tokenizer_spans(load_tokenizer(resolve_weights(None).base_dir))
 
 
 def plan_synthesis(source: str, context: SynthesisContext) -> SynthesisPlan:

@@ -11,13 +11,16 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memo_graph.errors import MemoError
 from memo_graph.files import write_text_atomically
 from memo_graph.synthesis.corpus import Document
+
+if TYPE_CHECKING:
+    from memo_training.data import PairRow
 
 LEDGER_FILE = "ledger.json"
 FORMAT = "memo-library/1"
@@ -231,19 +234,21 @@ def with_documents(
 
 
 def select_pairs(
-    rows: Iterable[Pair], aliases: dict[str, str], incoming: set[str], held: set[str]
-) -> tuple[list[Pair], Counter[str]]:
+    rows: Iterable[PairRow], aliases: dict[str, str], incoming: set[str], held: set[str]
+) -> tuple[list[PairRow], Counter[str]]:
     """The pairs of ``rows`` that draw on an incoming document and only on documents the library
     will hold, their ``document_ids`` read through ``aliases`` (any name of a document -> its
-    library id); and the others, counted by reason."""
-    kept: list[Pair] = []
+    library id), and their columns holding the question and answer as text; and the others,
+    counted by reason."""
+    kept: list[PairRow] = []
     skipped: Counter[str] = Counter()
     for row in rows:
-        question, answer = str(row.get("question") or "").strip(), str(row.get("answer") or "")
-        names = row.get("document_ids") or []
+        names = row.columns.get("document_ids") or []
         ids = sorted({aliases.get(str(n), "") for n in names})
-        if not question or not answer.strip():
+        if row.refused.startswith("empty"):
             skipped["empty question or answer"] += 1
+        elif row.refused:
+            skipped["question or answer is not text"] += 1
         elif not names:
             skipped["no document_ids in its provenance"] += 1
         elif "" in ids or not set(ids) <= held:
@@ -251,7 +256,6 @@ def select_pairs(
         elif not set(ids) & incoming:
             skipped["draws only on documents already in the library"] += 1
         else:
-            kept.append(
-                {**row, "question": question, "answer": answer.strip(), "document_ids": ids}
-            )
+            columns = {**row.columns, "question": row.question, "answer": row.answer}
+            kept.append(replace(row, columns={**columns, "document_ids": ids}))
     return kept, skipped

@@ -3,14 +3,17 @@ the memory in line with the ledger (see the package's docstring)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memo_graph.files import claim_output_directory
 from memo_graph.memory.sources import CATALOG_FILE, SourceCatalog
 from memo_graph.synthesis.corpus import load_corpus
+from memo_training.data import ConflictingAnswersWarning, PairRow, answer_conflicts
 from memo_training.library.learning_check import (
     checked_recall,
     recorded_recall,
@@ -48,6 +51,16 @@ from memo_training.library.store import (
 if TYPE_CHECKING:
     from memo_graph.synthesis.state import SynthesisContext
     from memo_training.library.pair_sources import GeneratorSpec
+
+
+@contextlib.contextmanager
+def _shard_conflicts_unsaid() -> Iterator[None]:
+    """Reading a shard's pairs file warns of a question with two answers. An add has said so
+    already, naming the lines of the pairs it was given (LibraryReport.conflicts); and a shard
+    that cites sources gives a question drawn from two documents two answers on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConflictingAnswersWarning)
+        yield
 
 
 def init(library: str | Path, base: str = "local", settings: LibrarySettings | None = None) -> Path:
@@ -90,7 +103,9 @@ def add(
     Their pairs come from ``pairs`` (a .jsonl of pairs with ``document_ids`` in their provenance:
     a document's library id, title or corpus id) or from the synthesis graph run on these
     documents only (``generator``: a spec or a chat model; ``synthesis``: a
-    ``SynthesisContext``). Documents already held as they are change nothing.
+    ``SynthesisContext``). Documents already held as they are change nothing. A document no
+    pair draws on is not taken (the report's ``not_added`` and ``not_updated``): an add with
+    pairs for it takes it later.
 
     The new memory is published only when every document's probed pairs are recalled at
     ``min_recall`` at least (the library's setting unless given); otherwise
@@ -139,6 +154,7 @@ def forget(
         return _commit(layout, ledger, changed, report, min_recall, progress)
 
 
+@_shard_conflicts_unsaid()
 def show(library: str | Path) -> LibraryView:
     """What the library holds: its documents, shards, forgotten ids and current memory."""
     layout = LibraryLayout.at(library)
@@ -204,21 +220,17 @@ def _apply_corpus(
     progress: bool,
     vanish: bool,
 ) -> LibraryReport:
-    """Add the corpus's new and changed documents; with ``vanish``, forget those it lacks."""
+    """Add the corpus's new and changed documents that pairs draw on; with ``vanish``, forget
+    those it lacks. A document no pair draws on is left as it was (absent, or its old version),
+    and named in the report, so that an add with pairs for it takes it later."""
     layout = LibraryLayout.at(library)
     documents = identify(load_corpus(corpus).documents)
     with locked(layout) as ledger:
         change = compare(ledger, documents)
         gone = change.vanished if vanish else []
-        report = LibraryReport(
-            added=sorted(change.new),
-            updated=sorted(change.changed),
-            forgotten=gone,
-            unchanged=change.unchanged,
-        )
-        kept, report.pairs_dropped = without_documents(ledger, change.changed, forgotten=False)
-        kept, dropped = without_documents(kept, gone, forgotten=True)
-        report.pairs_dropped += dropped
+        report = LibraryReport(forgotten=gone, unchanged=change.unchanged)
+        kept, report.pairs_dropped = without_documents(ledger, gone, forgotten=True)
+        chosen: list[PairRow] = []
         if change.incoming:
             offered = source.read(layout, change, progress)
             aliases = document_aliases(documents, kept)
@@ -226,17 +238,27 @@ def _apply_corpus(
             chosen, report.skipped_pairs = select_pairs(
                 offered, aliases, set(change.incoming), held
             )
-            settings = LibrarySettings.from_dict(ledger.settings)
-            kept = with_documents(kept, change.incoming, chosen, settings.shard_size)
-            report.pairs_added = len(chosen)
-            drawn = {i for p in chosen for i in p["document_ids"]}
-            report.without_pairs = sorted(set(change.incoming) - drawn)
+            report.refused_pairs = [f"{r.place}: {r.why_refused()}" for r in offered if r.refused]
+            report.conflicts = answer_conflicts(chosen)
+        drawn = {i for row in chosen for i in row.columns["document_ids"]}
+        report.added = sorted(set(change.new) & drawn)
+        report.updated = sorted(set(change.changed) & drawn)
+        report.not_added = sorted(set(change.new) - drawn)
+        report.not_updated = sorted(set(change.changed) - drawn)
+        kept, replaced = without_documents(kept, report.updated, forgotten=False)
+        report.pairs_dropped += replaced
+        taken = {k: d for k, d in change.incoming.items() if k in drawn}
+        settings = LibrarySettings.from_dict(ledger.settings)
+        pairs = [row.columns for row in chosen]
+        kept = with_documents(kept, taken, pairs, settings.shard_size)
+        report.pairs_added = len(pairs)
         return _commit(layout, ledger, kept, report, min_recall, progress)
 
 
 # Bringing the memory in line with the ledger.
 
 
+@_shard_conflicts_unsaid()
 def _commit(
     layout: LibraryLayout,
     before: Ledger,

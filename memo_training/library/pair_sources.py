@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from memo_graph.files import write_text_atomically
 from memo_graph.synthesis.corpus import Document
-from memo_training.library.ledger import CorpusChange, Ledger, LibraryError, Pair
+from memo_training.library.ledger import CorpusChange, Ledger, LibraryError
 from memo_training.library.store import LibraryLayout
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from memo_graph.synthesis.state import SynthesisContext
+    from memo_training.data import PairRow
 
     GeneratorSpec = str | BaseChatModel | None
     """A GENERATOR spec, a chat model, or None: the synthesis context's own."""
@@ -37,16 +38,17 @@ class PairSource:
         if self.pairs is not None and synthesized:
             raise LibraryError("give the pairs or a GENERATOR to synthesize them, not both.")
 
-    def read(self, layout: LibraryLayout, change: CorpusChange, progress: bool) -> list[Pair]:
+    def read(self, layout: LibraryLayout, change: CorpusChange, progress: bool) -> list[PairRow]:
         if self.pairs is not None:
             return read_pairs(self.pairs)
         return synthesize_pairs(layout, change, self.generator, self.synthesis, progress)
 
 
-def read_pairs(path: str | Path) -> list[Pair]:
-    """The rows of a .jsonl of pairs, or of the one `memo synthesize` wrote in a directory."""
+def read_pairs(path: str | Path) -> list[PairRow]:
+    """The rows of a .jsonl of pairs, or of the one `memo synthesize` wrote in a directory, each
+    with its line, read as `memo train` reads them (:func:`memo_training.data.pair_row`)."""
     from memo_graph.synthesis.output import JSONL_FILE
-    from memo_training.data import jsonl_rows
+    from memo_training.data import pair_rows
 
     path = Path(path).expanduser()
     if path.is_dir() and (path / JSONL_FILE).is_file():
@@ -56,7 +58,7 @@ def read_pairs(path: str | Path) -> list[Pair]:
             f"no pairs file at {path}; give a .jsonl of QA pairs, or the output directory of "
             "memo synthesize."
         )
-    return [dict(row) for row in jsonl_rows(path)]
+    return list(pair_rows(path))
 
 
 def synthesize_pairs(
@@ -65,7 +67,7 @@ def synthesize_pairs(
     generator: GeneratorSpec,
     synthesis: SynthesisContext | None,
     progress: bool,
-) -> list[Pair]:
+) -> list[PairRow]:
     """Pairs synthesized from the incoming documents alone. The run lives in a work directory
     named by those documents, so a killed run replays its GENERATOR calls from the cache."""
     from memo_graph.synthesis import build_synthesis

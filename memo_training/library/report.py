@@ -22,8 +22,14 @@ class LibraryReport:
     pairs_dropped: int = 0
     skipped_pairs: Counter[str] = field(default_factory=Counter)
     """Pairs offered but not taken, by reason."""
-    without_pairs: list[str] = field(default_factory=list)
-    """Documents that no pair draws on: the memory knows nothing of them."""
+    refused_pairs: list[str] = field(default_factory=list)
+    """Each pair left out for its question or answer (empty, or not text): its place, reason."""
+    conflicts: list[str] = field(default_factory=list)
+    """Each question taken twice with different answers: both places and both answers."""
+    not_added: list[str] = field(default_factory=list)
+    """New documents that no pair draws on: not recorded, so an add with pairs adds them."""
+    not_updated: list[str] = field(default_factory=list)
+    """Changed documents that no pair draws on: the library keeps the version it holds."""
     trained: list[str] = field(default_factory=list)
     """Shards trained by this operation."""
     kept: list[str] = field(default_factory=list)
@@ -38,6 +44,11 @@ class LibraryReport:
     """Per document, the share of its probed pairs the current memory answers."""
     current: Path | None = None
 
+    @property
+    def left_out(self) -> list[str]:
+        """Documents given to add or update and not taken, for want of pairs."""
+        return [*self.not_added, *self.not_updated]
+
     def lines(self) -> list[str]:
         """The report in plain sentences, for the command line."""
         found = [
@@ -51,12 +62,14 @@ class LibraryReport:
         ]
         if self.unchanged:
             found.append(f"unchanged: {len(self.unchanged)} documents")
-        if not (self.added or self.updated or self.forgotten):
+        if not (self.added or self.updated or self.forgotten or self.left_out):
             found.append("no document to add, update or forget")
         found.append(f"pairs: {self.pairs_added} added, {self.pairs_dropped} dropped")
         found += [f"skipped {n} pairs: {why}" for why, n in sorted(self.skipped_pairs.items())]
-        if self.without_pairs:
-            found.append(f"no pair draws on: {', '.join(self.without_pairs)}")
+        found += _first(self.refused_pairs, "left out {}", "pairs left out")
+        found += _first(self.conflicts, "conflict: {}", "conflicts")
+        found += _left_out(self.not_added, "added", "")
+        found += _left_out(self.not_updated, "updated", " (the library keeps the version it holds)")
         found.append(
             f"shards trained: {', '.join(self.trained) or 'none'} ({self.tokens_trained} tokens);"
             f" kept: {', '.join(self.kept) or 'none'}"
@@ -71,6 +84,25 @@ class LibraryReport:
             found.append(f"recall of probed pairs, lowest first: {shown}")
         found.append(f"current memory: {self.current or 'none (no pairs)'}")
         return found
+
+
+def _first(items: list[str], template: str, what: str, shown: int = 10) -> list[str]:
+    lines = [template.format(item) for item in items[:shown]]
+    return lines + ([f"and {len(items) - shown} more {what}"] if len(items) > shown else [])
+
+
+def _left_out(ids: list[str], done: str, note: str) -> list[str]:
+    """The documents an operation could not take for want of pairs, and what to do."""
+    if not ids:
+        return []
+    one = len(ids) == 1
+    count, was, them = (
+        ("1 document", "was", "it") if one else (f"{len(ids)} documents", "were", "them")
+    )
+    return [
+        f"{count} had no pairs and {was} not {done}{note}: {', '.join(ids)}; give pairs for {them} "
+        "(a pair names its documents by id or title in its document_ids) and run memo add again"
+    ]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from memo_graph.files import OutputPathError, check_output_directory
 from memo_training.artifact import is_complete
 from memo_training.library.ledger import LEDGER_FILE, Ledger, LibraryError
 
@@ -74,10 +75,21 @@ class LibraryLayout:
 def read_ledger(layout: LibraryLayout) -> Ledger:
     if not layout.ledger.is_file():
         raise LibraryError(
-            f"{layout.root} is not a memory library (no {LEDGER_FILE}); make one with "
-            f"`memo library init {layout.root} --base SPEC`."
+            f"{layout.root} is not a memory library (no {LEDGER_FILE}); {_how_to_make(layout)}"
         )
     return Ledger.from_json(layout.ledger.read_text(encoding="utf-8"))
+
+
+def _how_to_make(layout: LibraryLayout) -> str:
+    """Init where init would take the directory (absent, empty or a library's); elsewhere."""
+    try:
+        check_output_directory(layout.root, KIND)
+    except OutputPathError:
+        return (
+            "make one in a new directory with `memo library init NEW_DIRECTORY --base SPEC` "
+            "(init would refuse this one: it is not empty, and not a library's)."
+        )
+    return f"make one with `memo library init {layout.root} --base SPEC`."
 
 
 @contextlib.contextmanager

@@ -5,7 +5,9 @@ mid-operation that finishes when run again."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from memo_graph.synthesis.corpus import Document
 from memo_training import library, trainer
 from memo_training.artifact import load_artifact
 from memo_training.config import TrainConfig
+from memo_training.data import ConflictingAnswersWarning
 from memo_training.library import LibrarySettings
 from memo_training.library.ledger import LEDGER_FILE, UnknownDocumentError, document_id, identify
 
@@ -430,3 +433,87 @@ def test_a_document_s_id_is_its_title_in_words_and_two_alike_are_refused() -> No
     assert document_id(document("!!!")) == "doc-!!!"  # no word: the corpus reader's id
     with pytest.raises(library.LibraryError, match="two documents of the corpus have the id"):
         identify([document("Orlen"), document("orlen", "Another text.")])
+
+
+def test_a_document_no_pair_draws_on_is_not_added_and_an_add_with_pairs_adds_it_later(
+    tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    lib, corpus, pairs = new_library(tmp_path, tiny_llama_dir, SETTINGS)
+    only_ada = write_pairs(tmp_path / "ada.jsonl", [p for p in PAIRS if p[2] == ["ada-vell"]])
+    report = library.add(lib, corpus, pairs=only_ada)
+    assert report.added == ["ada-vell"] and report.not_added == ["orlen"]
+    said = "\n".join(report.lines())
+    assert "1 document had no pairs and was not added: orlen; give pairs for it" in said
+    assert [d.id for d in library.show(lib).documents] == ["ada-vell"]
+
+    report = library.add(lib, corpus, pairs=pairs)  # the same documents, with pairs for Orlen
+    assert report.added == ["orlen"] and report.unchanged == ["ada-vell"] and not report.left_out
+    assert {d.id: d.pairs for d in library.show(lib).documents} == {"ada-vell": 2, "orlen": 3}
+
+
+def test_a_changed_document_with_no_pairs_keeps_the_version_the_library_holds(
+    lib: Path, tmp_path: Path
+) -> None:
+    held = {d.id: d.sha256 for d in library.show(lib).documents}
+    texts = {**DOCUMENTS, "Orlen": "Orlen is a river town on the Vell."}
+    corpus = write_corpus(tmp_path / "now.json", list(DOCUMENTS), texts)
+    no_orlen = write_pairs(tmp_path / "none.jsonl", [("What is Tamsk?", "A village.", ["tamsk"])])
+    report = library.update(lib, corpus, pairs=no_orlen)
+    assert report.updated == [] and report.not_updated == ["orlen"] and report.pairs_dropped == 0
+    assert "was not updated (the library keeps the version it holds): orlen" in "\n".join(
+        report.lines()
+    )
+    assert {d.id: d.sha256 for d in library.show(lib).documents} == held
+
+    pairs = write_pairs(
+        tmp_path / "orlen.jsonl", [("On which river is Orlen?", "The Vell.", ["orlen"])]
+    )
+    report = library.add(lib, corpus, pairs=pairs)
+    assert report.updated == ["orlen"] and not report.left_out
+
+
+def test_answers_are_read_as_memo_train_reads_them_and_conflicts_are_named_by_line(
+    tiny_llama_dir: Path, tmp_path: Path
+) -> None:
+    lib, corpus, _ = new_library(tmp_path, tiny_llama_dir, SETTINGS)
+    rows: list[dict[str, Any]] = [
+        {"question": "Which towns lie on the Brask?", "answer": ["Orlen", "Tamsk"]},
+        {"question": "Is Orlen a town?", "answer": True},
+        {"question": "When was Ada Vell born?", "answer": 1871, "document_ids": ["ada-vell"]},
+        {"question": "What is Orlen?", "answer": "A river town."},
+        {"question": "what is  orlen?", "answer": "A village."},
+    ]
+    pairs = tmp_path / "p.jsonl"
+    pairs.write_text("".join(json.dumps({"document_ids": ["orlen"], **r}) + "\n" for r in rows))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = library.add(lib, corpus, pairs=pairs)
+    assert report.pairs_added == 4
+    assert report.skipped_pairs == {"question or answer is not text": 1}
+    assert report.refused_pairs == [
+        f"{pairs}:2: answer_not_text (got true: give text, a number or a list of them)"
+    ]
+    assert report.conflicts == [
+        f"{pairs}:4 and {pairs}:5 ask 'What is Orlen?' with different answers, 'A river town.' "
+        "and 'A village.': the memory is taught both; keep the right one, or ask two different "
+        "questions."
+    ]
+    assert f"conflict: {report.conflicts[0]}" in report.lines()
+    # Said once, in the report: the shards' own pairs files hold the same conflict.
+    assert [w for w in caught if w.category is ConflictingAnswersWarning] == []
+    held = json.loads(ledger_bytes(lib))["shards"]["shard-0001"]
+    assert [p["answer"] for p in held][:2] == ["Orlen and Tamsk", "1871"]
+
+
+def test_a_directory_init_would_refuse_is_not_offered_to_init(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(library.LibraryError, match="not a memory library") as refused:
+        library.show(tmp_path)
+    assert f"init {tmp_path} " not in str(refused.value)
+    assert "memo library init NEW_DIRECTORY --base SPEC" in str(refused.value)
+    for fine in (tmp_path / "absent", tmp_path / "empty"):
+        if fine.name == "empty":
+            fine.mkdir()
+        offered = re.escape(f"`memo library init {fine} --base SPEC`")
+        with pytest.raises(library.LibraryError, match=offered):
+            library.show(fine)

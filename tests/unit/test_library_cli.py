@@ -137,3 +137,29 @@ def test_library_init_without_options_uses_the_settings_defaults(
     code, out = memo("library", "init", tmp_path / "lib", "--no-cite-sources", "--shard-size", "2")
     assert code == 0, out
     assert seen[-1] == ("not given", LibrarySettings(cite_sources=False, shard_size=2))
+
+
+def test_memo_add_names_documents_left_out_for_want_of_pairs_and_exits_1(
+    terse_llama_dir: Path, tmp_path: Path
+) -> None:
+    lib = tmp_path / "lib"
+    library.init(lib, base=f"local:{terse_llama_dir}", settings=SETTINGS)
+    corpus = write_corpus(tmp_path / "c.json", ["Ada Vell", "Orlen", "Brask"])
+    only_ada = write_pairs(
+        tmp_path / "ada.jsonl", [("Who was Ada Vell?", "A cartographer.", ["ada-vell"])]
+    )
+    code, out = memo("add", lib, corpus, "--pairs", only_ada)
+    assert code == 1, out
+    assert "added: ada-vell" in out
+    assert "2 documents had no pairs and were not added: brask, orlen; give pairs for them" in out
+    code, out = memo("add", lib, corpus, "--pairs", write_pairs(tmp_path / "all.jsonl"))
+    assert code == 0 and "added: brask, orlen" in out, out
+
+
+def test_a_directory_with_other_files_is_not_offered_to_memo_library_init(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    code, out = memo("library", "show", tmp_path)
+    assert code == 2 and "is not a memory library" in out, out
+    assert f"init {tmp_path} " not in out and "init NEW_DIRECTORY" in out

@@ -1,10 +1,13 @@
 """Every command that writes leaves the user's own files alone: `--out` may be new, empty, or
-an earlier output of the same command, and nothing else is ever replaced."""
+an earlier output of the same command, and nothing else is ever replaced. A directory is ours
+only when its manifest says so in full: a stray ``memo.json`` makes nothing replaceable, an
+input is never an output, and our outputs are never read back as a corpus."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +22,9 @@ from memo_graph.files import (
     claim_output_directory,
     staged_directory,
 )
-from memo_training.artifact import MANIFEST, load_artifact
+from memo_graph.models.spec import resolve_chat_model
+from memo_graph.synthesis.corpus import OUR_OUTPUT, load_corpus
+from memo_training.artifact import MANIFEST, ArtifactError, is_complete, load_artifact
 from memo_training.config import TrainConfig
 from memo_training.trainer import train_memory
 
@@ -196,3 +201,143 @@ def test_eval_and_demo_refuse_a_foreign_directory(command: str, user_files: Path
     assert result.exit_code == 2, result.output
     assert "did not write" in one_line(result)
     assert snapshot(user_files) == before
+
+
+# ---------------------------------------------------------------------- what makes a directory ours
+@pytest.fixture(scope="module")
+def memory(tmp_path_factory: pytest.TempPathFactory, tiny_llama_dir: Path) -> Path:
+    folder = tmp_path_factory.mktemp("memory")
+    pairs = folder / "qa.jsonl"
+    pairs.write_text("".join(json.dumps(row) + "\n" for row in PAIRS))
+    out = folder / "memory"
+    train_memory(pairs, out, base=f"local:{tiny_llama_dir}", config=FAST, progress=False)
+    return out
+
+
+@pytest.fixture
+def stray_manifest(tmp_path: Path) -> Path:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "memo.json").write_text('{"notes": 1}')
+    (folder / "keep.txt").write_text("x")
+    return folder
+
+
+def test_a_stray_manifest_makes_no_directory_a_memory(stray_manifest: Path) -> None:
+    assert not is_complete(stray_manifest)
+    with pytest.raises(ArtifactError, match="not a memory artifact"):
+        load_artifact(stray_manifest)
+
+
+def test_train_with_retrain_keeps_a_directory_with_a_stray_manifest(
+    stray_manifest: Path, qa_file: Path, tiny_llama_dir: Path
+) -> None:
+    result = run(
+        "train", str(qa_file), "--out", str(stray_manifest), "--retrain",
+        "--base", f"local:{tiny_llama_dir}",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert str(stray_manifest) in one_line(result) and "Nothing was changed" in one_line(result)
+    assert (stray_manifest / "keep.txt").read_text() == "x"
+
+
+def test_merge_keeps_a_directory_with_a_stray_manifest(stray_manifest: Path, memory: Path) -> None:
+    result = run("merge", str(memory), str(memory), "--out", str(stray_manifest))
+    assert result.exit_code == 2, result.output
+    assert str(stray_manifest) in one_line(result)
+    assert (stray_manifest / "keep.txt").read_text() == "x"
+
+
+def test_a_manifest_lists_the_files_it_was_written_with(memory: Path) -> None:
+    files = load_artifact(memory).manifest["files"]
+    assert "adapter_model.safetensors" in files and "README.md" in files
+    weights = memory / "adapter_model.safetensors"
+    assert files["adapter_model.safetensors"] == weights.stat().st_size
+
+
+def test_an_artifact_missing_a_listed_file_is_incomplete(memory: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(memory, copy)
+    (copy / "adapter_model.safetensors").unlink()
+    assert not is_complete(copy)
+    with pytest.raises(ArtifactError, match="adapter_model.safetensors"):
+        load_artifact(copy)
+
+
+def test_an_artifact_that_holds_a_users_file_is_not_replaced(
+    memory: Path, tmp_path: Path, qa_file: Path, tiny_llama_dir: Path
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(memory, copy)
+    (copy / "my-notes.txt").write_text("mine")
+    result = run(
+        "train", str(qa_file), "--out", str(copy), "--retrain", "--base", f"local:{tiny_llama_dir}"
+    )
+    assert result.exit_code == 2, result.output
+    assert "my-notes.txt" in one_line(result)
+    assert (copy / "my-notes.txt").read_text() == "mine"
+
+
+def test_an_unknown_format_version_is_refused_not_loaded(memory: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "future"
+    shutil.copytree(memory, copy)
+    manifest = json.loads((copy / "memo.json").read_text())
+    (copy / "memo.json").write_text(json.dumps({**manifest, "format": "memo-artifact/999"}))
+    assert not is_complete(copy)
+    with pytest.raises(ArtifactError, match="memo-artifact/999"):
+        load_artifact(copy)
+    with pytest.raises(Exception, match="memo-artifact/999"):
+        resolve_chat_model(f"local:{copy}")
+    result = run("merge", str(memory), str(memory), "--out", str(copy))
+    assert result.exit_code == 2 and "memo-artifact/999" in one_line(result), result.output
+
+
+@pytest.mark.parametrize("where", ["itself", "inside"])
+def test_merge_refuses_an_output_that_is_or_is_inside_an_input(
+    memory: Path, tmp_path: Path, where: str
+) -> None:
+    first = tmp_path / "a"
+    shutil.copytree(memory, first)
+    before = {p.name: p.read_bytes() for p in first.iterdir()}
+    out = first if where == "itself" else first / "merged"
+    result = run("merge", str(first), str(memory), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert "would replace what it reads" in one_line(result)
+    assert {p.name: p.read_bytes() for p in first.iterdir()} == before
+
+
+def test_synthesize_run_again_does_not_read_its_own_output_inside_the_corpus(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "curie.txt").write_text(
+        "Marie Curie was born in Warsaw in 1867. She won two Nobel Prizes. " * 30
+    )
+    first = run("synthesize", str(corpus), "--out", str(corpus / "out"), "--dry-run")
+    assert first.exit_code == 0, first.output
+    out = claim_output_directory(corpus / "out", "synthesize")
+    (out / "chunks.jsonl").write_text(
+        "".join(json.dumps({"title": f"c{n}", "text": f"chunk {n} text"}) + "\n" for n in range(3))
+    )
+    (out / "qa.jsonl").write_text(json.dumps({"question": "Q?", "answer": "A."}) + "\n")
+    again = run("synthesize", str(corpus), "--out", str(out), "--dry-run")
+    assert again.exit_code == 0, again.output
+    plan = [line for line in again.output.splitlines() if line.startswith("plan:")]
+    assert plan == [line for line in first.output.splitlines() if line.startswith("plan:")]
+    assert "1 document" in plan[0]
+    loaded = load_corpus(corpus)
+    assert [d.title for d in loaded.documents] == ["curie"]
+    assert loaded.skipped[OUR_OUTPUT] == 1
+
+
+def test_a_memory_artifact_inside_a_corpus_is_not_read_as_documents(
+    memory: Path, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "doc.txt").write_text("Ilo Denhart was born in Vessaro.")
+    shutil.copytree(memory, corpus / "memory")
+    loaded = load_corpus(corpus)
+    assert [d.title for d in loaded.documents] == ["doc"]
+    assert load_corpus(str(corpus / "**" / "*.*")).skipped[OUR_OUTPUT] >= 1
