@@ -1,7 +1,7 @@
-"""The ``memo eval`` and ``memo demo`` commands. They live beside the evaluations they run, so
-that ``memo_graph`` never imports them: the ``memo`` script is this module's app, which is
-``memo_graph.cli``'s with these two commands added. Their packages come with the ``eval``
-extra."""
+"""The ``memo`` app: the commands of ``memo_graph.cli`` (ask, chat, synthesize) and of
+``memo_training.cli`` (train, merge, serve, the library's), with ``memo eval`` and ``memo demo``,
+which live here beside the evaluations they run. Each package owns its commands and no package
+imports one above it. The evaluations' packages come with the ``eval`` extra."""
 
 from __future__ import annotations
 
@@ -20,13 +20,27 @@ from evals.demo import DemoSettings
 from evals.pipeline import EvalSettings
 from evals.report import format_value
 from evals.systems.memo import MemoSettings
-from memo_graph.cli import app
-from memo_graph.cli_support import console, errors_as_one_line, given, memory_spec, option, say
+from memo_graph import cli as graph_cli
+from memo_graph.cli_support import (
+    console,
+    errors_as_one_line,
+    given,
+    memo_app,
+    memory_spec,
+    option,
+    say,
+)
 from memo_graph.errors import MemoError
 from memo_graph.printable import visible
 from memo_graph.protocol.context import ProtocolContext
 from memo_graph.synthesis.state import SynthesisContext
+from memo_training import cli as training_cli
 from memo_training.config import TrainConfig
+
+app = memo_app("MEMO (Memory as a Model) for LangGraph and LangChain.")
+for part in (graph_cli.app, training_cli.app):
+    app.registered_commands.extend(part.registered_commands)
+    app.registered_groups.extend(part.registered_groups)
 
 EVAL_EXTRA = "pip install 'memo-graph[eval]'"
 _EVAL_PACKAGES = ("bm25s", "sentence_transformers", "matplotlib")

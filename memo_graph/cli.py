@@ -1,8 +1,9 @@
-"""The ``memo`` command line."""
+"""The commands of ``memo`` that ask and build from a corpus: ``chat``, ``synthesize`` and
+``ask``. ``memo_training.cli`` has the training and library commands, ``evals.cli`` the
+evaluations and the ``memo`` app that holds them all."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,31 +13,21 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from memo_graph.cli_library import add, forget, library_app, update
 from memo_graph.cli_support import (
-    BASE_HELP,
     console,
     errors_as_one_line,
     given,
+    memo_app,
     memory_spec,
     option,
     say,
-    warnings_as_lines,
 )
 from memo_graph.models import spec as model_spec
 from memo_graph.printable import visible
 from memo_graph.protocol.context import ProtocolContext
 from memo_graph.synthesis.state import SynthesisContext
-from memo_training import config as training
-from memo_training.config import TrainConfig
-from memo_training.serving import vllm_command
 
-app = typer.Typer(
-    name="memo",
-    help="MEMO (Memory as a Model) for LangGraph and LangChain.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+app = memo_app("Ask a MEMORY and build one's dataset from a corpus (memo-graph).")
 _TIMEOUT_HELP = "Seconds a remote model may take per request."
 _RETRIES_HELP = "Retries of a remote request that timed out."
 
@@ -80,177 +71,6 @@ def chat(
         usage.get("output_tokens", "?"),
         f"{elapsed:.1f}",
     )
-
-
-@app.command()
-def train(
-    dataset: Annotated[Path, typer.Argument(help="QA dataset: a saved HF dataset or .jsonl.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the memory artifact.")],
-    base: Annotated[str, typer.Option(help=BASE_HELP)] = "local",
-    full: Annotated[bool, typer.Option("--full/--lora", help="Full SFT instead of LoRA.")] = False,
-    preset: Annotated[
-        str | None, typer.Option(help="lora-small, lora-large or full (the paper's values).")
-    ] = None,
-    epochs: Annotated[int | None, option(TrainConfig, "epochs")] = None,
-    batch_size: Annotated[int | None, option(TrainConfig, "batch_size")] = None,
-    gradient_accumulation: Annotated[int | None, option(TrainConfig, "gradient_accumulation")] = (
-        None
-    ),
-    learning_rate: Annotated[
-        float | None, option(TrainConfig, "learning_rate", "--lr", help="Learning rate.")
-    ] = None,
-    lora_r: Annotated[int | None, option(TrainConfig, "lora_r")] = None,
-    lora_alpha: Annotated[int | None, option(TrainConfig, "lora_alpha")] = None,
-    lora_dropout: Annotated[
-        float | None,
-        option(TrainConfig, "lora_dropout", help="Dropout on adapter inputs (paper: 0.05)."),
-    ] = None,
-    max_length: Annotated[
-        int | None, option(TrainConfig, "max_length", help="Tokens per example, at most.")
-    ] = None,
-    checkpoint_every: Annotated[
-        int | None, option(TrainConfig, "checkpoint_every", help="Steps between checkpoints.")
-    ] = None,
-    seed: Annotated[int | None, option(TrainConfig, "seed")] = None,
-    precision: Annotated[
-        str | None,
-        option(
-            TrainConfig,
-            "precision",
-            help="bf16 (mixed precision), fp32, or auto: bf16 on a CUDA GPU with bf16 or a "
-            "CPU with AMX.",
-        ),
-    ] = None,
-    lr_schedule: Annotated[
-        str | None,
-        option(
-            TrainConfig,
-            "lr_schedule",
-            help="After warmup: constant, or linear / cosine decay to zero.",
-        ),
-    ] = None,
-    retrain: Annotated[
-        bool,
-        typer.Option(help="Replace a finished artifact trained on other data or settings."),
-    ] = False,
-) -> None:
-    """Fine-tune a MEMORY model on a QA dataset (answer-only loss). Run the same command
-    again to resume after a crash; a finished artifact is left as it is. --out must be a new
-    or empty directory, or a memory artifact: nothing else is overwritten."""
-    from memo_training.trainer import train_memory
-
-    chosen = {
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "gradient_accumulation": gradient_accumulation,
-        "lora_r": lora_r,
-        "lora_alpha": lora_alpha,
-        "lora_dropout": lora_dropout,
-        "max_length": max_length,
-        "checkpoint_every": checkpoint_every,
-        "seed": seed,
-        "precision": precision,
-        "lr_schedule": lr_schedule,
-    }
-    overrides = given(**chosen)
-    with errors_as_one_line(), warnings_as_lines():
-        config = TrainConfig.chosen(preset or ("full" if full else None), **overrides)
-        result = train_memory(dataset, out, base=base, config=config, retrain=retrain)
-    if os.environ.get("RANK", "0") != "0":
-        return  # data-parallel workers: the main process reports
-    if result.already_done:
-        say("{} is already a memory artifact of this data and these settings; nothing to do.", out)
-        return
-    if result.resumed_at_step is not None:
-        say("resumed from step {}", result.resumed_at_step)
-    for note in result.skipped_checkpoints:
-        say("[yellow]skipped an unreadable checkpoint:[/] {}", note)
-    for row in result.skipped_rows[:20]:
-        say("[yellow]skipped[/] {} {}", dataset, row)
-    if len(result.skipped_rows) > 20:
-        say("[yellow]skipped[/] {} more rows", len(result.skipped_rows) - 20)
-    if result.report:
-        say("data: {}", result.report)
-    metrics = result.artifact.manifest["metrics"]
-    say(
-        "wrote {}: {} steps, loss by epoch {}",
-        out,
-        metrics["steps"],
-        ", ".join(f"{v:.3f}" for v in metrics["epoch_loss"]),
-    )
-
-
-@app.command()
-def merge(
-    artifacts: Annotated[list[Path], typer.Argument(help="Memory artifacts of one base model.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the merged artifact.")],
-    method: Annotated[
-        str | None,
-        option(training, "MERGE_METHOD", help=" or ".join(training.MERGE_METHODS) + "."),
-    ] = None,
-    density: Annotated[
-        float | None,
-        option(training, "MERGE_DENSITY", help="Share of each delta kept (TIES rho)."),
-    ] = None,
-    weights: Annotated[
-        str | None, typer.Option(help="Comma-separated weight per artifact, e.g. 1,0.5.")
-    ] = None,
-    output: Annotated[
-        str | None,
-        option(training, "MERGE_OUTPUT", help="full (exact) or lora (SVD re-factored)."),
-    ] = None,
-    rank: Annotated[
-        int | None, option(training, "MERGE_RANK", help="Adapter rank when --output lora.")
-    ] = None,
-) -> None:
-    """Merge memory artifacts in parameter space (task vectors against the true base)."""
-    from memo_training.merge import merge_memories
-
-    with errors_as_one_line():
-        parsed = [float(w) for w in weights.split(",")] if weights else None
-        result = merge_memories(
-            list(artifacts),
-            out,
-            weights=parsed,
-            **given(method=method, density=density, output=output, rank=rank),
-        )
-    merged_by = method or training.MERGE_METHOD
-    say("wrote {} ({}, {}): {}", out, result.kind, merged_by, result.manifest["metrics"])
-
-
-@app.command()
-def serve(
-    artifact: Annotated[Path, typer.Argument(help="A memory artifact directory.")],
-    name: Annotated[
-        str | None, option(vllm_command, "name", help="Model name clients ask for.")
-    ] = None,
-    host: Annotated[str | None, option(vllm_command, "host")] = None,
-    port: Annotated[int | None, option(vllm_command, "port")] = None,
-    print_only: Annotated[
-        bool, typer.Option("--print-only", help="Only print the command.")
-    ] = False,
-) -> None:
-    """Serve a MEMORY with vLLM (GPU, extra `vllm`); without it, print the command to run."""
-    import subprocess
-
-    from memo_training.artifact import load_artifact
-    from memo_training.serving import client_spec, render, vllm_available
-
-    with errors_as_one_line():
-        loaded = load_artifact(artifact)
-    address = given(name=name, host=host, port=port)
-    command = vllm_command(loaded, **address)
-    typer.echo(visible(render(command)))  # plain: a wrapped command could not be pasted
-    typer.echo(f"clients: --memory {client_spec(**address)}")
-    if print_only or not vllm_available():
-        if not print_only:
-            console.print(
-                "[dim]vLLM or a GPU is missing here: run the command on a GPU machine "
-                "with pip install 'memo-graph[vllm]'.[/]"
-            )
-        return
-    raise typer.Exit(subprocess.call(command))
 
 
 @app.command()
@@ -486,32 +306,6 @@ def _print_exchange(exchange: dict[str, Any]) -> None:
     style = "green" if exchange["confident"] else "red"
     say("[dim]{}[/]  [bold]Q:[/] {}", stage, exchange["question"])
     say("{}  [" + style + "]A: {}[/]", "", exchange["answer"])
-
-
-app.add_typer(library_app, name="library")
-for command in (add, update, forget):
-    app.command()(command)
-
-
-def _library_progress_bars_off() -> None:
-    """Our progress bars and lines only: transformers' weight loading and datasets' saving draw
-    bars of their own between ours. A user's own setting of the variable is kept."""
-    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
-
-
-@app.callback()
-def main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    _library_progress_bars_off()
-    if version:
-        from memo_graph import __version__
-
-        console.print(__version__)
-        raise typer.Exit()
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import os
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -115,6 +116,34 @@ def remote_failures_named(
         if named is None:
             raise
         raise named from exc
+
+
+def _library_progress_bars_off() -> None:
+    """Our progress bars and lines only: transformers' weight loading and datasets' saving draw
+    bars of their own between ours. A user's own setting of the variable is kept."""
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
+def common_options(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """The options of every ``memo`` app, before its command (the app's callback)."""
+    _library_progress_bars_off()
+    if version:
+        from memo_graph import __version__
+
+        console.print(__version__)
+        raise typer.Exit()
+
+
+def memo_app(help: str) -> typer.Typer:
+    """An app of ``memo`` commands with the options every one has."""
+    app = typer.Typer(name="memo", help=help, no_args_is_help=True, pretty_exceptions_enable=False)
+    app.callback()(common_options)
+    return app
 
 
 def given(**options: Any) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def _merge(parents: list[Path], out: Path, method: str) -> dict[str, float]:
         [
             sys.executable,
             "-m",
-            "memo_graph.cli",
+            "memo_training.cli",
             "merge",
             *map(str, parents),
             "--out",

@@ -10,6 +10,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, field_validator
 
 from memo_graph.memory.backend import MemoryBackend
+from memo_graph.memory.library import current_memory
 from memo_graph.memory.replies import MemoryReply
 
 MAX_QUESTIONS_PER_CALL = 32
@@ -97,8 +98,6 @@ class MemoryTool(BaseTool):
         this process. It keeps the memory that was current when it was made: make a new tool
         after the library changes. A cited title the library does not hold (or has forgotten)
         is reported under ``unverified_sources``, not ``sources``."""
-        from memo_training.library import current_memory
-
         return cls.from_artifact(current_memory(path), **options)
 
     @classmethod

@@ -21,9 +21,10 @@ the settings (:mod:`.settings`) and the reports
 (:mod:`.report`).
 """
 
+from memo_graph.memory.library import LibraryError, current_memory
 from memo_training.library.learning_check import LearningCheckError, recalled
-from memo_training.library.ledger import LibraryError, UnknownDocumentError
-from memo_training.library.operations import add, current_memory, forget, init, show, update
+from memo_training.library.ledger import UnknownDocumentError
+from memo_training.library.operations import add, forget, init, show, update
 from memo_training.library.report import DocumentRow, LibraryReport, LibraryView, ShardRow
 from memo_training.library.settings import LibrarySettings
 

@@ -15,24 +15,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from memo_graph.errors import MemoError
 from memo_graph.files import write_text_atomically
+from memo_graph.memory.library import LEDGER_FILE, LibraryError
 from memo_graph.synthesis.corpus import Document
 
 if TYPE_CHECKING:
     from memo_training.data import PairRow
 
-LEDGER_FILE = "ledger.json"
 FORMAT = "memo-library/1"
 _NOT_WORD = re.compile(r"[\W_]+")
 
 Pair = dict[str, Any]
 """A QA pair as the synthesis graph writes it: question, answer and provenance (``step``,
 ``document_ids``, ``chunk_ids``, ``generator``); ``document_ids`` hold library ids here."""
-
-
-class LibraryError(MemoError, ValueError):
-    """A memory library is missing, or an operation on it cannot be done as asked."""
 
 
 class UnknownDocumentError(LibraryError):

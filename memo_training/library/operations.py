@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memo_graph.files import claim_output_directory
+from memo_graph.memory.library import KIND
 from memo_graph.memory.sources import CATALOG_FILE, SourceCatalog
 from memo_graph.synthesis.corpus import load_corpus
 from memo_training.data import ConflictingAnswersWarning, PairRow, answer_conflicts
@@ -39,7 +40,6 @@ from memo_training.library.shards import (
     train_shard,
 )
 from memo_training.library.store import (
-    KIND,
     LibraryLayout,
     current_target,
     locked,
@@ -185,18 +185,6 @@ def show(library: str | Path) -> LibraryView:
         current,
         ledger.published,
     )
-
-
-def current_memory(library: str | Path) -> Path:
-    """The artifact the library's memory is now (``LIB/current`` resolved)."""
-    layout = LibraryLayout.at(library)
-    read_ledger(layout)
-    target = current_target(layout)
-    if target is None:
-        raise LibraryError(
-            f"{layout.root} has no memory yet: add documents with pairs first (memo add)."
-        )
-    return target
 
 
 def _place_catalog(ledger: Ledger, artifacts: list[Path], current: Path | None) -> None:

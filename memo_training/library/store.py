@@ -23,13 +23,10 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from memo_graph.files import OutputPathError, check_output_directory
-from memo_training.artifact import is_complete
-from memo_training.library.ledger import LEDGER_FILE, Ledger, LibraryError
+from memo_graph.memory.library import LEDGER_FILE, POINTER, not_a_library
+from memo_graph.memory.library import current_target as current_target_of
+from memo_training.library.ledger import Ledger
 
-KIND = "library"
-"""The owner kind of a library's directory (memo_graph.files)."""
-POINTER = "current"
 PAIRS_FILE = "pairs.jsonl"
 
 
@@ -74,22 +71,8 @@ class LibraryLayout:
 
 def read_ledger(layout: LibraryLayout) -> Ledger:
     if not layout.ledger.is_file():
-        raise LibraryError(
-            f"{layout.root} is not a memory library (no {LEDGER_FILE}); {_how_to_make(layout)}"
-        )
+        raise not_a_library(layout.root)
     return Ledger.from_json(layout.ledger.read_text(encoding="utf-8"))
-
-
-def _how_to_make(layout: LibraryLayout) -> str:
-    """Init where init would take the directory (absent, empty or a library's); elsewhere."""
-    try:
-        check_output_directory(layout.root, KIND)
-    except OutputPathError:
-        return (
-            "make one in a new directory with `memo library init NEW_DIRECTORY --base SPEC` "
-            "(init would refuse this one: it is not empty, and not a library's)."
-        )
-    return f"make one with `memo library init {layout.root} --base SPEC`."
 
 
 @contextlib.contextmanager
@@ -105,10 +88,7 @@ def locked(layout: LibraryLayout) -> Iterator[Ledger]:
 
 def current_target(layout: LibraryLayout) -> Path | None:
     """The complete artifact ``LIB/current`` points to, if any."""
-    if not layout.pointer.is_symlink():
-        return None
-    target = layout.pointer.resolve()
-    return target if is_complete(target) else None
+    return current_target_of(layout.root)
 
 
 def publish(layout: LibraryLayout, target: Path | None) -> None:

@@ -31,7 +31,7 @@ def test_two_processes_share_the_steps(tiny_llama_dir: Path, tmp_path: Path) -> 
         "3",
     ]
     single = subprocess.run(
-        [sys.executable, "-m", "memo_graph.cli", *args, "--out", str(tmp_path / "one")],
+        [sys.executable, "-m", "memo_training.cli", *args, "--out", str(tmp_path / "one")],
         capture_output=True,
         text=True,
         timeout=300,
@@ -47,7 +47,7 @@ def test_two_processes_share_the_steps(tiny_llama_dir: Path, tmp_path: Path) -> 
             "--master_port",
             "29533",
             "-m",
-            "memo_graph.cli",
+            "memo_training.cli",
             *args,
             "--out",
             str(tmp_path / "two"),

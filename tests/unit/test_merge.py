@@ -126,7 +126,7 @@ def test_cli_merge_and_serve(memories: tuple[Path, Path], tmp_path: Path) -> Non
         [
             sys.executable,
             "-m",
-            "memo_graph.cli",
+            "memo_training.cli",
             "merge",
             str(memories[0]),
             str(memories[1]),
@@ -145,7 +145,7 @@ def test_cli_merge_and_serve(memories: tuple[Path, Path], tmp_path: Path) -> Non
     assert load_artifact(out).manifest["merge"]["method"] == "ties"
 
     served = subprocess.run(
-        [sys.executable, "-m", "memo_graph.cli", "serve", str(memories[0]), "--print-only"],
+        [sys.executable, "-m", "memo_training.cli", "serve", str(memories[0]), "--print-only"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -155,7 +155,7 @@ def test_cli_merge_and_serve(memories: tuple[Path, Path], tmp_path: Path) -> Non
     assert "--max-lora-rank 8" in served.stdout
     assert "openai-compatible:memo@http://127.0.0.1:8000/v1" in served.stdout
     full = subprocess.run(
-        [sys.executable, "-m", "memo_graph.cli", "serve", str(out), "--print-only"],
+        [sys.executable, "-m", "memo_training.cli", "serve", str(out), "--print-only"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -33,7 +33,7 @@ def _cli(dataset: Path, out: Path, base: Path) -> list[str]:
     args = [
         sys.executable,
         "-m",
-        "memo_graph.cli",
+        "memo_training.cli",
         "train",
         str(dataset),
         "--out",

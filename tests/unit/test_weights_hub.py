@@ -19,7 +19,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 def memo(*arguments: str, cache: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache)}
     return subprocess.run(
-        [sys.executable, "-m", "memo_graph.cli", *arguments],
+        [sys.executable, "-m", "evals.cli", *arguments],
         capture_output=True,
         text=True,
         env=env,

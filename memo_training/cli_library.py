@@ -1,6 +1,6 @@
 """The library commands of ``memo``: ``memo library init`` and ``show``, ``memo add``,
 ``update`` and ``forget`` (a memory kept current, :mod:`memo_training.library`). The commands
-are plain functions; ``memo_graph.cli`` registers them on its app."""
+are plain functions; ``memo_training.cli`` registers them on its app."""
 
 from __future__ import annotations
 
