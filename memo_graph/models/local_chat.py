@@ -31,14 +31,14 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from memo_graph.errors import MemoError, PromptTooLongError, StructuredOutputError
-from memo_graph.models.engine import (
+from memo_graph.engine.local_engine import (
     GenerationRequest,
     GenerationResult,
     LocalEngine,
     SamplingParams,
     get_engine,
 )
+from memo_graph.errors import MemoError, PromptTooLongError, StructuredOutputError
 from memo_graph.models.weights import resolve_weights
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]

@@ -96,7 +96,7 @@ def test_adapter_request_joins_a_running_base_batch(
     tiny_llama_dir: Path, adapter_dir: Path
 ) -> None:
     """One batch mixes rows with and without the adapter (peft's per-row adapter names)."""
-    from memo_graph.models.engine import GenerationRequest, SamplingParams
+    from memo_graph.engine.local_engine import GenerationRequest, SamplingParams
 
     engine = LocalChatModel(model=str(tiny_llama_dir)).engine
     ids = engine.render_chat([{"role": "user", "content": PROMPT}])

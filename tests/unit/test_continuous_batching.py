@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from memo_graph import LocalChatModel
-from memo_graph.models.engine import (
+from memo_graph.engine.local_engine import (
     GenerationRequest,
     GenerationResult,
     LocalEngine,
     SamplingParams,
 )
-from memo_graph.models.prefix_cache import PrefixCache
+from memo_graph.engine.prefix_cache import PrefixCache
 from memo_graph.models.weights import resolve_weights
 
 SHORT_PROMPT = "Hi"
@@ -130,7 +130,7 @@ def test_an_idle_worker_ends_and_the_next_request_starts_another(
     import threading
     import time
 
-    from memo_graph.models import scheduler
+    from memo_graph.engine import scheduler
 
     monkeypatch.setattr(scheduler, "IDLE_EXIT_S", 0.05)
     engine = LocalEngine(resolve_weights(str(tiny_llama_dir)), device="cpu")

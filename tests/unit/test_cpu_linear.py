@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from memo_graph.models.cpu_linear import pack_linear_layers, packed_linear_available
+from memo_graph.engine.cpu_linear import pack_linear_layers, packed_linear_available
 
 pytestmark = pytest.mark.skipif(
     not packed_linear_available(), reason="this PyTorch build has no oneDNN"

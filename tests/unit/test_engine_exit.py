@@ -12,7 +12,7 @@ from pathlib import Path
 PROGRAM = textwrap.dedent(
     """
     import sys, time
-    from memo_graph.models.engine import GenerationRequest, SamplingParams, get_engine
+    from memo_graph.engine.local_engine import GenerationRequest, SamplingParams, get_engine
     from memo_graph.models.weights import resolve_weights
 
     engine = get_engine(resolve_weights(sys.argv[1]), device="cpu")

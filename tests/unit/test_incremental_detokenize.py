@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from memo_graph.models.detokenize import IncrementalDetokenizer, ReplyText, first_stop
+from memo_graph.engine.detokenize import IncrementalDetokenizer, ReplyText, first_stop
 
 MULTI_BYTE_TEXT = "héllo wörld 😀🎉 世界你好 naïve café ñ 👩‍👩‍👧 Ελληνικά, done."
 

@@ -14,9 +14,9 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from memo_graph import LocalChatModel
-from memo_graph.models.engine import GenerationRequest, GenerationResult, LocalEngine
-from memo_graph.models.prefix_cache import PrefixCache
-from memo_graph.models.sampling import SamplingParams
+from memo_graph.engine.generation import SamplingParams
+from memo_graph.engine.local_engine import GenerationRequest, GenerationResult, LocalEngine
+from memo_graph.engine.prefix_cache import PrefixCache
 from memo_training.batching import collate
 from memo_training.config import TrainConfig
 from memo_training.data import QAPair

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from memo_graph.models.prefix_cache import LayerStates, PrefixCache
+from memo_graph.engine.prefix_cache import LayerStates, PrefixCache
 
 
 def _states(length: int, fill: float, layers: int = 2) -> LayerStates:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from memo_graph.engine.local_engine import LocalEngine
 from memo_graph.memory.backend import MemoryBackend
-from memo_graph.models.engine import LocalEngine
 from memo_graph.models.local_chat import LocalChatModel
 from memo_graph.protocol.context import ProtocolContext
 from memo_graph.synthesis.quality import GROUNDED_SHARE, KEPT_SHARE

@@ -130,7 +130,7 @@ def test_json_mode_on_a_random_model_ends_as_an_object(tiny_llama_dir: Path) -> 
 
 
 def test_json_lex_state_tracks_strings_and_containers() -> None:
-    from memo_graph.models.json_closing import JsonLexState
+    from memo_graph.engine.json_closing import JsonLexState
 
     state = JsonLexState()
     state.feed('{"a": ["x\\"y]", {"b": "')

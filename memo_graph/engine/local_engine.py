@@ -25,8 +25,7 @@ from typing import Any
 import torch
 import xgrammar as xgr
 
-from memo_graph.errors import ModelLoadError, StructuredOutputError
-from memo_graph.models.batch import (
+from memo_graph.engine.batch import (
     BASE_ADAPTER,
     Batch,
     Row,
@@ -36,22 +35,24 @@ from memo_graph.models.batch import (
     prompt_states,
     start_decoding,
 )
-from memo_graph.models.cpu_linear import pack_linear_layers
-from memo_graph.models.detokenize import ReplyText
-from memo_graph.models.generation import (
+from memo_graph.engine.cpu_linear import pack_linear_layers
+from memo_graph.engine.detokenize import ReplyText
+from memo_graph.engine.generation import (
     FinishReason,
     GenerationRequest,
     GenerationResult,
+    SamplingParams,
     settle,
 )
-from memo_graph.models.grammar import GrammarCompiler
-from memo_graph.models.json_closing import ClosingWalk
+from memo_graph.engine.grammar import GrammarCompiler
+from memo_graph.engine.json_closing import ClosingWalk
+from memo_graph.engine.prefix_cache import PrefixCache
+from memo_graph.engine.sampling import TokenChooser
+from memo_graph.engine.scheduler import Scheduler
+from memo_graph.errors import ModelLoadError, StructuredOutputError
 from memo_graph.models.loading import load_causal_lm, load_tokenizer
 from memo_graph.models.notices import peft_notices_silenced
 from memo_graph.models.precision import inference_dtype
-from memo_graph.models.prefix_cache import PrefixCache
-from memo_graph.models.sampling import SamplingParams, TokenChooser
-from memo_graph.models.scheduler import Scheduler
 from memo_graph.models.weights import ResolvedWeights
 
 __all__ = [

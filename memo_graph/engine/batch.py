@@ -20,10 +20,10 @@ from typing import Any
 import torch
 import xgrammar as xgr
 
-from memo_graph.models.detokenize import ReplyText
-from memo_graph.models.generation import FinishReason, GenerationRequest
-from memo_graph.models.json_closing import JsonLexState
-from memo_graph.models.prefix_cache import LayerStates
+from memo_graph.engine.detokenize import ReplyText
+from memo_graph.engine.generation import FinishReason, GenerationRequest
+from memo_graph.engine.json_closing import JsonLexState
+from memo_graph.engine.prefix_cache import LayerStates
 
 BASE_ADAPTER = "__base__"  # peft's adapter name for "no adapter" in a mixed batch
 

@@ -5,37 +5,22 @@ that ends a JSON reply inside its token budget (see ``json_closing``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
 import xgrammar as xgr
 
+from memo_graph.engine.json_closing import ClosingWalk, JsonLexState
 from memo_graph.errors import StructuredOutputError
-from memo_graph.models.json_closing import ClosingWalk, JsonLexState
 
 if TYPE_CHECKING:
-    from memo_graph.models.batch import Row
-    from memo_graph.models.generation import GenerationRequest
+    from memo_graph.engine.batch import Row
+    from memo_graph.engine.generation import GenerationRequest
 
 # A JSON reply starts checking its closing walk this many tokens before its budget ends, and
 # follows it with this many tokens to spare (a sampled token can lengthen the walk by a few).
 _CLOSING_HORIZON = 96
 _CLOSING_MARGIN = 3
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    temperature: float = 0.0
-    top_p: float = 1.0
-    max_new_tokens: int = 256
-    stop: tuple[str, ...] = ()
-    frequency_penalty: float = 0.0
-    presence_penalty: float = 0.0
-
-    @property
-    def penalised(self) -> bool:
-        return self.frequency_penalty != 0.0 or self.presence_penalty != 0.0
 
 
 class TokenChooser:

@@ -1,5 +1,6 @@
-"""What a caller hands the local engine and what it gets back: a request with its future, and
-the finished reply."""
+"""What a caller hands the local engine and what it gets back: a request with its sampling
+settings and its future, and the finished reply. The engine's other modules share these types;
+this one imports none of them."""
 
 from __future__ import annotations
 
@@ -11,9 +12,21 @@ from typing import Literal
 
 import xgrammar as xgr
 
-from memo_graph.models.sampling import SamplingParams
-
 FinishReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    stop: tuple[str, ...] = ()
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+
+    @property
+    def penalised(self) -> bool:
+        return self.frequency_penalty != 0.0 or self.presence_penalty != 0.0
 
 
 @dataclass

@@ -10,9 +10,8 @@ from typing import Protocol
 
 import torch
 
-from memo_graph.models.batch import Batch
-from memo_graph.models.generation import GenerationRequest, settle
-from memo_graph.models.sampling import SamplingParams
+from memo_graph.engine.batch import Batch
+from memo_graph.engine.generation import GenerationRequest, SamplingParams, settle
 
 # Queued by ``Scheduler.stop`` to wake a worker waiting for requests.
 _STOP = GenerationRequest(prompt_ids=[], params=SamplingParams())
