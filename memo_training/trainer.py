@@ -16,13 +16,13 @@ import torch
 from memo_graph.files import writing_to
 from memo_graph.models.loading import load_causal_lm, load_tokenizer
 from memo_graph.models.notices import peft_notices_silenced
+from memo_graph.models.packaged import packaged_model
 from memo_graph.models.precision import cpu_multiplies_bf16
 from memo_graph.models.weights import (
     HUB_PREFIX,
     ResolvedWeights,
     hub_id,
     local_source,
-    packaged_model,
     resolve_weights,
 )
 from memo_training.artifact import (

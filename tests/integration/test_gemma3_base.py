@@ -11,7 +11,9 @@ import pytest
 from transformers import AutoTokenizer
 
 from memo_graph import LocalChatModel
-from memo_graph.models.weights import GEMMA3_270M, GEMMA_END_OF_TURN, resolve_weights
+from memo_graph.models.chat_templates import GEMMA_END_OF_TURN
+from memo_graph.models.packaged import GEMMA3_270M
+from memo_graph.models.weights import resolve_weights
 from memo_training.config import TrainConfig
 from memo_training.data import load_qa_dataset
 from memo_training.encoding import IGNORE_INDEX, AnswerOnlyEncoder

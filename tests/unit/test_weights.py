@@ -10,11 +10,9 @@ from pathlib import Path
 import pytest
 
 from memo_graph import ModelLoadError
-from memo_graph.models.weights import (
-    hf_dir_from_gguf,
-    locate_embedded_gguf,
-    resolve_weights,
-)
+from memo_graph.models.gguf import hf_dir_from_gguf
+from memo_graph.models.packaged import locate_embedded_gguf
+from memo_graph.models.weights import resolve_weights
 
 
 def test_not_a_gguf(tmp_path: Path) -> None:
@@ -49,7 +47,8 @@ def test_adapter_dir_names_its_base(tmp_path: Path, tiny_llama_dir: Path) -> Non
 
 
 _CONVERT = (
-    "from memo_graph.models.weights import hf_dir_from_gguf, locate_embedded_gguf;"
+    "from memo_graph.models.gguf import hf_dir_from_gguf;"
+    "from memo_graph.models.packaged import locate_embedded_gguf;"
     "print(hf_dir_from_gguf(locate_embedded_gguf()))"
 )
 
