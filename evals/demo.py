@@ -69,7 +69,7 @@ class DemoSettings:
     all five."""
     sentence_pairs: bool = True
     """Extraction also reads pairs off each sentence by rules: the pairs a 135M GENERATOR
-    cannot write (see ``memo_graph.synthesis.sentences``)."""
+    cannot write (see ``memo_graph.synthesis.pair_sources.cloze``)."""
     generator_max_tokens: int = 256
     generator_temperature: float = 0.3
     """Lower than the paper's 1.1, which makes a 135M GENERATOR write noise."""

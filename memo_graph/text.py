@@ -5,68 +5,34 @@ from __future__ import annotations
 
 import re
 
-_NOT_WORD = re.compile(r"[^a-z0-9]+")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 def normalise(text: str) -> str:
-    """Lower case, punctuation and spacing folded: the identity of a question or a name."""
-    return _NOT_WORD.sub(" ", text.lower()).strip()
+    """Case, punctuation and spacing folded, letters and digits of every script kept: the
+    identity of a question or a name."""
+    return _NOT_WORD.sub(" ", text.casefold()).strip()
 
 
-# Words that carry no content of an answer: a reply that shares only these supports nothing.
-_FILLER = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "with",
-        "from",
-        "and",
-        "or",
-        "is",
-        "was",
-        "were",
-        "be",
-        "been",
-        "are",
-        "it",
-        "its",
-        "this",
-        "that",
-        "as",
-        "who",
-        "what",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "he",
-        "she",
-        "they",
-        "his",
-        "her",
-        "their",
-        "i",
-        "do",
-        "does",
-        "did",
-        "not",
-        "know",
-        "answer",
-    ]
+FUNCTION_WORDS = frozenset(
+    "a an the this that these those "  # noqa: SIM905
+    "of in on at to for by with from into onto over under about after before during since "
+    "until while near as "
+    "and or but if then "
+    "i you your he she it its his her they their them we our who whom whose "
+    "what which when where why how there here "
+    "is was were are be been am do does did has had have not "
+    "all any each every both some many most one".split()
 )
+"""The words of one list for every rule that reads text: they say how a sentence is built,
+not what it is about, and a capitalised one opening a sentence names nothing."""
+
+_NOT_CONTENT = FUNCTION_WORDS | {"know", "answer"}
+"""What a reply that states nothing ("I do not know the answer") is made of."""
 
 
 def content_words(text: str) -> set[str]:
-    return {word for word in normalise(text).split() if word not in _FILLER}
+    return {word for word in normalise(text).split() if word not in _NOT_CONTENT}
 
 
 def support(answer: str, reply: str) -> float:

@@ -14,16 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from memo_graph.text import FUNCTION_WORDS
+
 OBEYS_INSTRUCTION = "obeys an instruction in the text"
 RELAYS_INSTRUCTION = "repeats an instruction in the text"
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _WORD = re.compile(r"[^\W_]+")
-_STOPWORDS = frozenset(
-    "a all an and any are as at be been but by did do does each every for from had has have he "  # noqa: SIM905
-    "her his how i if in is it its not of on or she that the their them then there these they "
-    "this those to was were what when where which who whom whose why will with you your".split()
-)
 
 # Each pattern marks where, in a sentence, text starts telling the reader or a model what to do.
 _OVERRIDE = re.compile(
@@ -79,7 +76,7 @@ def _words(text: str) -> set[str]:
     """Content words, lowercased, with a plain plural 's' removed."""
     found = set()
     for word in _WORD.findall(text.lower()):
-        if word in _STOPWORDS:
+        if word in FUNCTION_WORDS:
             continue
         if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
             word = word[:-1]

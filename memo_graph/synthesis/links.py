@@ -9,16 +9,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from memo_graph.text import FUNCTION_WORDS
+
 _NAME = re.compile(r"\b[A-Z][\w'\-]*(?:\s+(?:of|de|von|van|the|da|del|al)?\s*[A-Z][\w'\-]*)*")
 _YEAR = re.compile(r"\b1[0-9]{3}\b|\b20[0-9]{2}\b")
 # Capitalised words that open questions and sentences rather than name anything.
-_NOT_NAMES = {
-    "A", "An", "The", "What", "Who", "Whom", "Whose", "Which", "When", "Where", "Why", "How",
-    "In", "On", "At", "By", "For", "From", "Of", "To", "With", "Is", "Was", "Were", "Are",
-    "Did", "Does", "Do", "Has", "Had", "Have", "It", "He", "She", "They", "His", "Her",
-    "Their", "This", "That", "These", "Those", "Yes", "No", "And", "But", "Or", "As", "After",
-    "Before", "During", "I", "Q", "A.",
-}  # fmt: skip
+_NOT_NAMES = {word.capitalize() for word in FUNCTION_WORDS} | {"Yes", "No", "Q", "A."}
 
 Pair = dict[str, Any]
 

@@ -20,7 +20,7 @@ from memo_graph.synthesis.chunking import (
     word_spans,
 )
 from memo_graph.synthesis.corpus import Corpus, load_corpus
-from memo_graph.synthesis.sentences import sentence_pairs
+from memo_graph.synthesis.pair_sources.cloze import sentence_pairs
 from memo_graph.synthesis.state import CallBudgetError, SynthesisContext
 
 

@@ -8,9 +8,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from memo_graph.synthesis import checks, prompts, quality, sentences
+from memo_graph.synthesis import checks, prompts, quality
 from memo_graph.synthesis.generator import Generator, StepStats
 from memo_graph.synthesis.links import entity_profiles, groups_sharing_a_key, mentioning
+from memo_graph.synthesis.pair_sources import cloze
 from memo_graph.synthesis.schemas import (
     QA,
     QUESTION_CHARS,
@@ -93,11 +94,11 @@ def _sources_of(pairs: Sequence[Pair], numbers: Sequence[int]) -> list[Pair]:
 
 # ---------------------------------------------------------------------- 1. extraction
 async def _rephrase(
-    generator: Generator, read: Sequence[sentences.SentencePair], stats: StepStats
+    generator: Generator, read: Sequence[cloze.SentencePair], stats: StepStats
 ) -> list[QA]:
     """Each fact read off a sentence asked once more, in the GENERATOR's words: its shortest
     question rewritten in natural order, kept only when it adds nothing and hides the answer."""
-    shortest: dict[int, sentences.SentencePair] = {}
+    shortest: dict[int, cloze.SentencePair] = {}
     for pair in read:
         if pair.fact not in shortest or len(pair.question) < len(shortest[pair.fact].question):
             shortest[pair.fact] = pair
@@ -119,7 +120,7 @@ async def _rephrase(
     return kept
 
 
-def _sentence_qas(read: Sequence[sentences.SentencePair], stats: StepStats) -> list[QA]:
+def _sentence_qas(read: Sequence[cloze.SentencePair], stats: StepStats) -> list[QA]:
     """The pairs read off sentences as QA objects; a question from a sentence too long for
     the schema is a counted drop."""
     kept = [
@@ -157,10 +158,10 @@ async def extract(
             and not _follows(qa, instructions, stats)
         )
     if sentence_pairs:
-        read = sentences.sentence_pairs(chunk["title"], chunk["text"], instructions.sentences)
+        read = cloze.sentence_pairs(chunk["title"], chunk["text"], instructions.sentences)
         where = ([chunk["document_id"]], [chunk["id"]])
         pairs.extend(
-            make_pair(qa, "extraction", *where, sentences.GENERATOR)
+            make_pair(qa, "extraction", *where, cloze.GENERATOR)
             for qa in _sentence_qas(read, stats)
             if _usable(qa, stats) and not _follows(qa, instructions, stats)
         )

@@ -12,15 +12,11 @@ from langchain_core.messages import BaseMessage
 
 from memo_graph.synthesis.call_cache import CallCache
 from memo_graph.synthesis.generator import Generator
+from memo_graph.synthesis.pair_sources.cloze import GENERATOR, sentence_pairs
+from memo_graph.synthesis.pair_sources.references import resolve, subject_nouns
+from memo_graph.synthesis.pair_sources.spans import split_sentences
 from memo_graph.synthesis.plan import plan_synthesis
 from memo_graph.synthesis.quality import rephrasing_problem
-from memo_graph.synthesis.sentences import (
-    GENERATOR,
-    resolve,
-    sentence_pairs,
-    split_sentences,
-    subject_nouns,
-)
 from memo_graph.synthesis.state import SynthesisContext
 from memo_graph.synthesis.steps import extract
 from memo_graph.text import normalise
