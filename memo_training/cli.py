@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from memo_graph.cli_options import config_options
 from memo_graph.cli_support import (
     BASE_HELP,
     console,
@@ -31,6 +32,7 @@ app = memo_app("Train, merge, serve and keep current MEMORY models (memo-graph).
 
 
 @app.command()
+@config_options(TrainConfig, into="settings", exclude=("method", "target_modules"))
 def train(
     dataset: Annotated[Path, typer.Argument(help="QA dataset: a saved HF dataset or .jsonl.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the memory artifact.")],
@@ -39,71 +41,19 @@ def train(
     preset: Annotated[
         str | None, typer.Option(help="lora-small, lora-large or full (the paper's values).")
     ] = None,
-    epochs: Annotated[int | None, option(TrainConfig, "epochs")] = None,
-    batch_size: Annotated[int | None, option(TrainConfig, "batch_size")] = None,
-    gradient_accumulation: Annotated[int | None, option(TrainConfig, "gradient_accumulation")] = (
-        None
-    ),
-    learning_rate: Annotated[
-        float | None, option(TrainConfig, "learning_rate", "--lr", help="Learning rate.")
-    ] = None,
-    lora_r: Annotated[int | None, option(TrainConfig, "lora_r")] = None,
-    lora_alpha: Annotated[int | None, option(TrainConfig, "lora_alpha")] = None,
-    lora_dropout: Annotated[
-        float | None,
-        option(TrainConfig, "lora_dropout", help="Dropout on adapter inputs (paper: 0.05)."),
-    ] = None,
-    max_length: Annotated[
-        int | None, option(TrainConfig, "max_length", help="Tokens per example, at most.")
-    ] = None,
-    checkpoint_every: Annotated[
-        int | None, option(TrainConfig, "checkpoint_every", help="Steps between checkpoints.")
-    ] = None,
-    seed: Annotated[int | None, option(TrainConfig, "seed")] = None,
-    precision: Annotated[
-        str | None,
-        option(
-            TrainConfig,
-            "precision",
-            help="bf16 (mixed precision), fp32, or auto: bf16 on a CUDA GPU with bf16 or a "
-            "CPU with AMX.",
-        ),
-    ] = None,
-    lr_schedule: Annotated[
-        str | None,
-        option(
-            TrainConfig,
-            "lr_schedule",
-            help="After warmup: constant, or linear / cosine decay to zero.",
-        ),
-    ] = None,
     retrain: Annotated[
         bool,
         typer.Option(help="Replace a finished artifact trained on other data or settings."),
     ] = False,
+    settings: dict[str, Any] | None = None,
 ) -> None:
     """Fine-tune a MEMORY model on a QA dataset (answer-only loss). Run the same command
     again to resume after a crash; a finished artifact is left as it is. --out must be a new
     or empty directory, or a memory artifact: nothing else is overwritten."""
     from memo_training.trainer import train_memory
 
-    chosen = {
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "gradient_accumulation": gradient_accumulation,
-        "lora_r": lora_r,
-        "lora_alpha": lora_alpha,
-        "lora_dropout": lora_dropout,
-        "max_length": max_length,
-        "checkpoint_every": checkpoint_every,
-        "seed": seed,
-        "precision": precision,
-        "lr_schedule": lr_schedule,
-    }
-    overrides = given(**chosen)
     with errors_as_one_line(), warnings_as_lines():
-        config = TrainConfig.chosen(preset or ("full" if full else None), **overrides)
+        config = TrainConfig.chosen(preset or ("full" if full else None), **(settings or {}))
         result = train_memory(dataset, out, base=base, config=config, retrain=retrain)
     if os.environ.get("RANK", "0") != "0":
         return  # data-parallel workers: the main process reports

@@ -5,13 +5,13 @@ are plain functions; ``memo_training.cli`` registers them on its app."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from memo_graph.cli_options import config_options
 from memo_graph.cli_support import BASE_HELP, errors_as_one_line, given, option, say
 from memo_graph.synthesis.state import SynthesisContext
-from memo_training import config as training
 from memo_training import library as memo_library
 from memo_training.config import TrainConfig
 from memo_training.library import LibrarySettings
@@ -51,23 +51,15 @@ def _print_report(report: memo_library.LibraryReport) -> None:
 
 
 @library_app.command("init")
+@config_options(LibrarySettings, into="settings", exclude=("training",))
+@config_options(
+    TrainConfig, into="training", only=("epochs", "batch_size", "learning_rate", "max_length")
+)
 def library_init(
     library: Annotated[Path, typer.Argument(help="Directory of the new library.")],
     base: Annotated[
         str | None,
         option(memo_library.init, "base", help=BASE_HELP),
-    ] = None,
-    shard_size: Annotated[int | None, option(LibrarySettings, "shard_size")] = None,
-    merge_method: Annotated[
-        str | None,
-        option(LibrarySettings, "merge_method", help=" or ".join(training.MERGE_METHODS) + "."),
-    ] = None,
-    density: Annotated[
-        float | None,
-        option(LibrarySettings, "merge_density", "--density", help="TIES rho when merging."),
-    ] = None,
-    consolidation_epochs: Annotated[
-        int | None, option(LibrarySettings, "consolidation_epochs", "--consolidation-epochs")
     ] = None,
     full: Annotated[
         bool,
@@ -77,42 +69,16 @@ def library_init(
             "merge with less loss (README, lifecycle).",
         ),
     ] = False,
-    epochs: Annotated[int | None, option(TrainConfig, "epochs")] = None,
-    batch_size: Annotated[int | None, option(TrainConfig, "batch_size")] = None,
-    learning_rate: Annotated[
-        float | None, option(TrainConfig, "learning_rate", "--lr", help="Learning rate.")
-    ] = None,
-    max_length: Annotated[
-        int | None, option(TrainConfig, "max_length", help="Tokens per example, at most.")
-    ] = None,
-    probe_pairs: Annotated[int | None, option(LibrarySettings, "probe_pairs")] = None,
-    min_recall: Annotated[
-        float | None,
-        option(LibrarySettings, "min_recall", help="Recall each document needs to publish."),
-    ] = None,
-    cite_sources: Annotated[
-        bool | None,
-        option(LibrarySettings, "cite_sources", "--cite-sources/--no-cite-sources"),
-    ] = None,
+    settings: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
 ) -> None:
     """Make an empty memory library: its ledger, and the settings every shard trains with."""
     with errors_as_one_line():
-        training_options = given(
-            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length
+        chosen = LibrarySettings(
+            training=TrainConfig.chosen("full" if full else None, **(training or {})),
+            **(settings or {}),
         )
-        settings = LibrarySettings(
-            training=TrainConfig.chosen("full" if full else None, **training_options),
-            **given(
-                shard_size=shard_size,
-                merge_method=merge_method,
-                merge_density=density,
-                consolidation_epochs=consolidation_epochs,
-                probe_pairs=probe_pairs,
-                min_recall=min_recall,
-                cite_sources=cite_sources,
-            ),
-        )
-        path = memo_library.init(library, settings=settings, **given(base=base))
+        path = memo_library.init(library, settings=chosen, **given(base=base))
     say("library {} ready; add documents with: memo add {} CORPUS", path, path)
 
 

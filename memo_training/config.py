@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Method = Literal["lora", "full"]
@@ -33,35 +33,55 @@ PRESETS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+def _doc(text: str, flag: str | None = None) -> dict[str, str]:
+    """A field's description (the option's help) and, where it is not ``--field-name``, the
+    option's flag."""
+    return {"description": text, **({"flag": flag} if flag else {})}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    method: Method = "lora"
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.0
-    """Dropout on each adapter's input (the paper's presets: 0.05). No dropout by default: a MEMORY
-    is meant to memorise, and on a CPU drawing the masks took a third of a LoRA step
-    (README, training speed)."""
-    target_modules: str | list[str] = "all-linear"
-    """Every attention and MLP projection, whatever the architecture calls them."""
-    learning_rate: float = 2e-4
-    epochs: int = 3
-    batch_size: int = 8
-    gradient_accumulation: int = 1
-    warmup_ratio: float = 0.05
-    """Linear warmup over this share of the steps, then ``lr_schedule``."""
-    lr_schedule: LrSchedule = "constant"
-    """After warmup: the learning rate held (constant), or decayed to zero by the last step
-    (linear, cosine: what transformers' Trainer does by default)."""
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    max_length: int = 1024
-    seed: int = 0
-    checkpoint_every: int = 50
-    """Optimizer steps between checkpoints: a killed run loses at most this many."""
-    precision: Precision = "auto"
-    """bf16 mixed precision (fp32 weights, bf16 matrix products) or fp32 throughout; auto:
-    bf16 where the hardware runs it fast (a CUDA GPU with bf16, a CPU with AMX), else fp32."""
+    """How a MEMORY is fine-tuned. ``memo train`` has an option for each field but ``method``
+    (``--full``, ``--lora`` or ``--preset``) and ``target_modules``."""
+
+    method: Method = field(default="lora", metadata=_doc("lora (adapters) or full weights."))
+    lora_r: int = field(default=8, metadata=_doc("LoRA rank."))
+    lora_alpha: int = field(default=16, metadata=_doc("LoRA scaling (alpha)."))
+    # No dropout by default: a MEMORY is meant to memorise, and on a CPU drawing the masks took
+    # a third of a LoRA step (README, training speed).
+    lora_dropout: float = field(
+        default=0.0, metadata=_doc("Dropout on adapter inputs (paper: 0.05).")
+    )
+    target_modules: str | list[str] = field(
+        default="all-linear",
+        metadata=_doc("Modules that get adapters: every attention and MLP projection."),
+    )
+    learning_rate: float = field(default=2e-4, metadata=_doc("Learning rate.", flag="--lr"))
+    epochs: int = field(default=3, metadata=_doc("Passes over the QA dataset."))
+    batch_size: int = field(default=8, metadata=_doc("Examples per micro-batch."))
+    gradient_accumulation: int = field(
+        default=1, metadata=_doc("Micro-batches per optimizer step.")
+    )
+    warmup_ratio: float = field(
+        default=0.05, metadata=_doc("Share of the steps with a linear warmup.")
+    )
+    lr_schedule: LrSchedule = field(
+        default="constant",
+        metadata=_doc("After warmup: constant, or linear / cosine decay to zero."),
+    )
+    weight_decay: float = field(default=0.01, metadata=_doc("AdamW weight decay."))
+    max_grad_norm: float = field(default=1.0, metadata=_doc("Gradients clipped to this norm."))
+    max_length: int = field(default=1024, metadata=_doc("Tokens per example, at most."))
+    seed: int = field(default=0, metadata=_doc("Seed of the initialisation and data order."))
+    checkpoint_every: int = field(
+        default=50, metadata=_doc("Steps between checkpoints (what a killed run loses at most).")
+    )
+    precision: Precision = field(
+        default="auto",
+        metadata=_doc(
+            "bf16 (mixed precision), fp32, or auto: bf16 on a CUDA GPU with bf16 or a CPU with AMX."
+        ),
+    )
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> TrainConfig:

@@ -28,8 +28,14 @@ class LibrarySettings:
         default=None,
         metadata={"description": "Documents per shard; none: one shard per add."},
     )
-    merge_method: MergeMethod = MERGE_METHOD
-    merge_density: float = MERGE_DENSITY
+    merge_method: MergeMethod = field(
+        default=MERGE_METHOD,
+        metadata={"description": "How shards merge: " + " or ".join(MERGE_METHODS) + "."},
+    )
+    merge_density: float = field(
+        default=MERGE_DENSITY,
+        metadata={"description": "TIES rho when merging.", "flag": "--density"},
+    )
     merge_output: MergeOutput = field(
         default=MERGE_OUTPUT,
         metadata={
@@ -37,7 +43,9 @@ class LibrarySettings:
             "on one base then share its weights when served)."
         },
     )
-    merge_rank: int = MERGE_RANK
+    merge_rank: int = field(
+        default=MERGE_RANK, metadata={"description": "Adapter rank of a LoRA merge output."}
+    )
     training: TrainConfig = field(default_factory=TrainConfig)
     consolidation_epochs: int | None = field(
         default=None,

@@ -22,6 +22,7 @@ from memo_graph.synthesis import plan as synthesis_plan
 from memo_graph.synthesis.state import SynthesisContext
 from memo_training import config as training
 from memo_training.config import TrainConfig
+from memo_training.library import LibrarySettings
 
 # Options whose default is the command's own choice, not another setting's.
 OWN_DEFAULTS = {
@@ -37,7 +38,7 @@ class Stop(Exception):
 
 
 def _help(command: str) -> str:
-    result = CliRunner().invoke(evals.cli.app, [command, "--help"], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(evals.cli.app, [*command.split(), "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return " ".join(result.output.split())
 
@@ -148,3 +149,43 @@ def test_demo_without_options_uses_the_settings_defaults(monkeypatch: pytest.Mon
     result = CliRunner().invoke(evals.cli.app, ["demo"])
     assert isinstance(result.exception, Stop), result.output
     assert seen == [DemoSettings()]
+
+
+@pytest.mark.parametrize(
+    ("command", "owner", "left_out"),
+    [
+        ("train", TrainConfig, {"method", "target_modules"}),
+        ("library init", LibrarySettings, {"training"}),
+    ],
+)
+def test_every_described_field_of_the_settings_is_an_option_with_its_description(
+    command: str, owner: Any, left_out: set[str]
+) -> None:
+    """One source: the options are made from the settings' fields, so a field added there is an
+    option here, with the field's own words as its help."""
+    text = _help(command)
+    for field in dataclasses.fields(owner):
+        if field.name in left_out:
+            continue
+        flag = field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+        assert flag + " " in text, (command, flag)
+        description = " ".join(field.metadata["description"].split())
+        assert description[:40] in text, (command, field.name)
+
+
+def test_train_passes_on_only_the_settings_the_user_gave(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import memo_training.trainer
+
+    seen: list[TrainConfig] = []
+
+    def train_memory(*_: Any, config: TrainConfig, **__: Any) -> Any:
+        seen.append(config)
+        raise Stop
+
+    monkeypatch.setattr(memo_training.trainer, "train_memory", train_memory)
+    arguments = ["train", "qa.jsonl", "-o", str(tmp_path / "m"), "--lr", "0.001"]
+    result = CliRunner().invoke(evals.cli.app, [*arguments, "--lr-schedule", "linear"])
+    assert isinstance(result.exception, Stop), result.output
+    assert seen == [TrainConfig(learning_rate=0.001, lr_schedule="linear")]
