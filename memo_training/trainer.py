@@ -211,19 +211,23 @@ def _differences(
     return found
 
 
-def _learning_rate_factor(schedule: str, warmup_steps: int, total_steps: int) -> Any:
-    """The share of the learning rate at each optimizer step: linear warmup, then held or
-    decayed to zero at ``total_steps``."""
+_SCHEDULES = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
+"""transformers' name of each ``TrainConfig.lr_schedule``: all warm up linearly first."""
 
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        if schedule == "constant":
-            return 1.0
-        done = min(1.0, (step - warmup_steps) / max(total_steps - warmup_steps, 1))
-        return 1.0 - done if schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * done))
 
-    return factor
+def learning_rate_scheduler(
+    optimizer: Any, schedule: str, warmup_steps: int, total_steps: int
+) -> Any:
+    """Linear warmup over ``warmup_steps``, then the rate held or decayed to zero at
+    ``total_steps`` (transformers' schedulers, as its Trainer uses them)."""
+    from transformers import get_scheduler
+
+    return get_scheduler(
+        _SCHEDULES[schedule],
+        optimizer,
+        num_warmup_steps=warmup_steps,
+        num_training_steps=total_steps,
+    )
 
 
 def train_memory(
@@ -298,9 +302,7 @@ def _train(
     plan = plan[: len(plan) - len(plan) % workers] if len(plan) >= workers else plan[:workers]
     total_steps = math.ceil(len(plan) / (workers * config.gradient_accumulation))
     warmup = math.ceil(config.warmup_ratio * total_steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _learning_rate_factor(config.lr_schedule, warmup, total_steps)
-    )
+    scheduler = learning_rate_scheduler(optimizer, config.lr_schedule, warmup, total_steps)
 
     state, skipped = load_latest_checkpoint(run.checkpoints)
     step, start = 0, 0

@@ -10,20 +10,19 @@ again, up to ``retries`` times; after that the caller gets the error, not an exc
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
+from langchain_core.utils.json import parse_json_markdown
 from pydantic import BaseModel, ValidationError
 
 from memo_graph.errors import PromptTooLongError, StructuredOutputError
 
 T = TypeVar("T", bound=BaseModel)
 
-_FENCED_JSON = re.compile(r"```(?:json)?\s*(\{.*\})\s*```", re.DOTALL)
 
 
 @dataclass
@@ -45,17 +44,17 @@ def _native_runnable(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[
         return None
 
 
-def _json_in_text(text: str) -> str:
-    """The JSON object in a free-text reply: the whole text, a fenced block, or the span from
-    the first ``{`` to the last ``}``."""
-    stripped = text.strip()
-    if stripped.startswith("{"):
-        return stripped
-    fenced = _FENCED_JSON.search(stripped)
-    if fenced:
-        return fenced.group(1)
-    start, end = stripped.find("{"), stripped.rfind("}")
-    return stripped[start : end + 1] if 0 <= start < end else stripped
+def _json_in_text(text: str) -> Any:
+    """The JSON object in a free-text reply: the whole text or a fenced block (langchain's
+    markdown reader, strict: a reply cut short is no object), else the span from the first
+    ``{`` to the last ``}``."""
+    try:
+        return parse_json_markdown(text, parser=json.loads)
+    except json.JSONDecodeError:
+        start, end = text.find("{"), text.rfind("}")
+        if not 0 <= start < end:
+            raise
+        return json.loads(text[start : end + 1])
 
 
 def _schema_instruction(schema: type[BaseModel]) -> SystemMessage:
@@ -127,7 +126,9 @@ class StructuredCaller:
             return raw, value, None
         raw = await self.model.ainvoke([_schema_instruction(self.schema), *messages])
         try:
-            value = self.schema.model_validate_json(_json_in_text(str(raw.content)))
+            value = self.schema.model_validate(_json_in_text(str(raw.content)))
+        except json.JSONDecodeError as exc:
+            return raw, None, f"not JSON ({exc.msg} at character {exc.pos})"
         except ValidationError as exc:
             return raw, None, _describe(exc)
         return raw, value, None

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import AutoTokenizer
 
 from memo_graph import LocalChatModel
@@ -16,9 +17,9 @@ from memo_training.data import DatasetError, QAPair, load_qa_dataset
 from memo_training.encoding import IGNORE_INDEX, AnswerOnlyEncoder, Example
 from memo_training.loss import answer_only_loss
 from memo_training.trainer import (
-    _learning_rate_factor,
     _load_model,
     attention_kernel,
+    learning_rate_scheduler,
     resolved_precision,
     train_memory,
 )
@@ -223,14 +224,20 @@ def test_an_artifact_older_than_a_setting_counts_as_trained_with_its_default(
 
 def test_the_learning_rate_warms_up_then_holds_or_decays_to_zero() -> None:
     def rates(schedule: str) -> list[float]:
-        factor = _learning_rate_factor(schedule, warmup_steps=2, total_steps=10)
-        return [round(factor(step), 3) for step in range(11)]
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        scheduler = learning_rate_scheduler(optimizer, schedule, warmup_steps=2, total_steps=10)
+        seen = []
+        for _ in range(11):
+            seen.append(round(scheduler.get_last_lr()[0], 3))
+            optimizer.step()
+            scheduler.step()
+        return seen
 
-    assert rates("constant") == [0.5] + [1.0] * 10
-    assert rates("linear") == [0.5, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0.0]
+    assert rates("constant") == [0.0, 0.5] + [1.0] * 9
+    assert rates("linear") == [0.0, 0.5, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0.0]
     cosine = rates("cosine")
-    assert cosine[:3] == [0.5, 1.0, 1.0] and cosine[6] == 0.5 and cosine[10] == 0.0
-    assert all(a >= b for a, b in zip(cosine[1:], cosine[2:], strict=False))
+    assert cosine[:3] == [0.0, 0.5, 1.0] and cosine[6] == 0.5 and cosine[10] == 0.0
+    assert all(a >= b for a, b in zip(cosine[2:], cosine[3:], strict=False))
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainConfig(lr_schedule="step").validate()  # type: ignore[arg-type]
 
