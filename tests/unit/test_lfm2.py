@@ -25,6 +25,7 @@ from memo_training.loss import answer_only_loss
 from memo_training.merge import merge_memories
 from memo_training.trainer import train_memory
 from tests.tiny_models import build_tiny_model
+from tests.training_resume import check_a_killed_run_resumes_to_the_same_weights
 
 PROMPTS = [
     "Hi",
@@ -216,7 +217,4 @@ def test_adapters_in_one_batch_match_peft(lfm2_dir: Path, tmp_path: Path) -> Non
 
 
 def test_a_killed_training_run_resumes_to_the_same_weights(lfm2_dir: Path, tmp_path: Path) -> None:
-    # Imported here: at module level pytest would collect (and run) the llama test again.
-    from tests.unit.test_training_resume import test_killed_run_resumes_to_the_same_weights
-
-    test_killed_run_resumes_to_the_same_weights(lfm2_dir, tmp_path)
+    check_a_killed_run_resumes_to_the_same_weights(lfm2_dir, tmp_path)

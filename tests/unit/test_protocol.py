@@ -87,8 +87,9 @@ async def test_budgets_hold_against_an_executive_that_never_stops() -> None:
     assert out["cost"]["executive_input_tokens"] == 170
     assert out["cost"]["executive_output_tokens"] == 85
     assert out["cost"]["memory_calls"] == len(out["trail"])
-    assert out["cost"]["wall_s"] >= 0
-    assert set(out["cost"]["stage_seconds"]) == {"grounding", "identification", "seeking"}
+    stage_seconds = out["cost"]["stage_seconds"]
+    assert set(stage_seconds) == {"grounding", "identification", "seeking"}
+    assert 0 < sum(stage_seconds.values()) <= out["cost"]["wall_s"]
     assert out["errors"] == []
 
 

@@ -97,9 +97,12 @@ def test_output_directories_are_claimed_once_and_reused(tmp_path: Path) -> None:
 
 
 def test_a_directory_from_before_owner_files_is_recognised(tmp_path: Path) -> None:
-    (tmp_path / ".generator-calls.sqlite").write_text("")
     (tmp_path / "qa.jsonl").write_text("")
+    with pytest.raises(OutputPathError, match="did not write"):
+        check_output_directory(tmp_path, "synthesize", signatures=(".generator-calls.sqlite",))
+    (tmp_path / ".generator-calls.sqlite").write_text("")
     check_output_directory(tmp_path, "synthesize", signatures=(".generator-calls.sqlite",))
+    assert not (tmp_path / OWNER_FILE).exists()  # checking claims nothing
 
 
 # ---------------------------------------------------------------------- memo train
