@@ -8,7 +8,7 @@ import pytest
 
 from evals.pipeline import EvalSettings, Models, evaluate
 from tests.servers import langsmith_receiver
-from tests.unit.test_eval_runner import reading_executive
+from tests.unit.evals.test_eval_runner import reading_executive
 
 pytestmark = pytest.mark.integration
 

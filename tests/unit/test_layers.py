@@ -8,11 +8,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 IMPORT_EVERY_MODULE = textwrap.dedent(
     """

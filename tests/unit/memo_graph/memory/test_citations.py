@@ -25,7 +25,7 @@ from memo_graph.memory.sources import (
 from memo_graph.protocol import ProtocolContext
 from memo_graph.protocol.nodes import ProtocolRoles
 from tests.scripted import ScriptedChatModel
-from tests.unit.test_protocol_answer_rules import QUERY, executive, run
+from tests.unit.memo_graph.protocol.test_protocol_answer_rules import QUERY, executive, run
 
 CATALOG = SourceCatalog(held=("Orvane Tessaly", "Pellmarsh"))
 

@@ -12,8 +12,14 @@ import pytest
 from memo_training import library
 from memo_training.artifact import load_artifact
 from memo_training.library import LearningCheckError, learning_check
-from tests.unit.test_library import PAIRS, SETTINGS, new_library, write_corpus, write_pairs
-from tests.unit.test_library_cli import memo
+from tests.unit.memo_training.test_library import (
+    PAIRS,
+    SETTINGS,
+    new_library,
+    write_corpus,
+    write_pairs,
+)
+from tests.unit.memo_training.test_library_cli import memo
 
 
 def test_a_reply_recalls_the_answer_phrase_of_what_was_taught() -> None:

@@ -10,8 +10,9 @@ import pytest
 from memo_graph.synthesis.chunking import ChunkConfig, chunk_document, tokenizer_spans, word_spans
 from memo_graph.synthesis.corpus import CorpusError, Document, load_corpus
 from memo_graph.synthesis.links import groups_sharing_a_key, names_in, shared_keys
+from tests.paths import SHARED_DATA
 
-SHARED_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "2wiki_corpus.json"
+SHARED_CORPUS = SHARED_DATA / "2wiki_corpus.json"
 
 
 def pair(question: str, answer: str, document: str = "d1") -> dict[str, object]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import re
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,9 @@ from memo_graph.synthesis.state import SynthesisContext
 from memo_training import config as training
 from memo_training.config import PRESETS, TrainConfig
 from memo_training.library import LibrarySettings
+from tests.paths import REPO
 
-README = Path(__file__).parents[2] / "README.md"
+README = REPO / "README.md"
 
 
 def _parameter(function: object, name: str) -> object:

@@ -17,9 +17,8 @@ from typer.testing import CliRunner
 from evals.cli import app
 from memo_graph.files import OutputWriteError
 from memo_graph.synthesis import build_synthesis
+from tests.paths import REPO
 from tests.synthesis_run import CONTEXT, scripted_generator
-
-REPO = Path(__file__).resolve().parents[2]
 
 PAIRS = [
     {"question": f"Who founded town {n}?", "answer": f"Founder {n} founded town {n}."}

@@ -17,7 +17,7 @@ from memo_training.config import TrainConfig
 from memo_training.library import LibrarySettings
 from memo_training.library.ledger import LEDGER_FILE
 from tests.synthesis_run import scripted_generator
-from tests.unit.test_library import DOCUMENTS, SETTINGS, write_corpus, write_pairs
+from tests.unit.memo_training.test_library import DOCUMENTS, SETTINGS, write_corpus, write_pairs
 
 FAST_OPTIONS = [
     *("--epochs", "1", "--batch-size", "4", "--max-length", "64", "--lr", "5e-3"),

@@ -26,10 +26,10 @@ from memo_graph.synthesis.generator import Generator
 from memo_graph.synthesis.quality import NOT_IN_SOURCE
 from memo_graph.synthesis.state import SynthesisInput
 from memo_graph.synthesis.steps import extract
+from tests.paths import REPO
 from tests.scripted import ScriptedChatModel, schema_title, synthesis_reply
 from tests.synthesis_run import CONTEXT
 
-REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "fixtures" / "injection" / "corpus.json"
 INVENTED = REPO / "evals" / "data" / "invented" / "corpus.json"
 INJECTED = "Harlow Beacon"

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from evals.cli import app
 from evals.demo import DEMO_SYSTEMS, KINDS, REFERENCE_SYSTEMS, DemoSettings, run_demo
 from evals.pipeline import Models
+from tests.paths import REPO
 from tests.synthesis_run import scripted_generator
 
 
@@ -130,7 +131,7 @@ def test_the_reference_rows_train_the_data_sets_own_pairs_by_default(tmp_path: P
     invented = DemoSettings().reference_source()
     assert invented is not None and invented.name == "reference_qa.jsonl" and invented.is_file()
     assert DemoSettings(reference=False).reference_source() is None
-    heldout = Path(__file__).parents[2] / "evals" / "data" / "heldout"
+    heldout = REPO / "evals" / "data" / "heldout"
     assert DemoSettings(data=heldout).reference_source() is None  # it has none
     given = tmp_path / "mine.jsonl"
     assert DemoSettings(data=heldout, reference_pairs=given).reference_source() == given

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from memo_training.data import ConflictingAnswersWarning, DatasetError, load_qa_dataset
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 
 def write_lines(path: Path, rows: list[object]) -> Path:
@@ -133,7 +132,7 @@ def test_memo_train_shows_the_conflict_and_the_rows_it_left_out(
     done = subprocess.run(
         [sys.executable, "-c", memo, "train", str(path), "--out", str(tmp_path / "m")]
         + ["--base", f"local:{tiny_llama_dir}", *options],
-        cwd=ROOT,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=300,

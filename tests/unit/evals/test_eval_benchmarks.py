@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from evals.benchmarks import BenchmarkError, load_benchmark
+from tests.paths import FIXTURES as TEST_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "evals"
+FIXTURES = TEST_FIXTURES / "evals"
 
 
 def test_musique_keeps_aliases_evidence_and_shares_paragraphs() -> None:

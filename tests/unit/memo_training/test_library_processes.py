@@ -14,7 +14,8 @@ from pathlib import Path
 
 from memo_graph import MemoryTool
 from memo_training import library
-from tests.unit.test_library import (
+from tests.paths import REPO
+from tests.unit.memo_training.test_library import (
     DOCUMENTS,
     SETTINGS,
     manifest_time,
@@ -22,8 +23,6 @@ from tests.unit.test_library import (
     write_corpus,
     write_pairs,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Adds the corpus, saying on stdout which shard it starts training.
 ADD = textwrap.dedent(
@@ -57,7 +56,7 @@ def test_an_add_killed_mid_training_finishes_when_run_again(
     pairs = write_pairs(tmp_path / "p.jsonl")
     process = subprocess.Popen(
         [sys.executable, "-c", ADD, str(lib), str(corpus), str(pairs)],
-        cwd=ROOT,
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
