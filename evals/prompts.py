@@ -1,5 +1,6 @@
 """Prompts of the evaluation: the reader of the RAG, oracle and closed-book systems, and the
-judge. Our own words; the judge's criteria are the paper's (DESIGN.md)."""
+judge. Our own words; the judge's criteria are the paper's (binary correctness, fuller forms
+accepted, a missing critical qualifier or a contradiction wrong)."""
 
 READER_SYSTEM = """You answer questions in as few words as a complete answer needs: a name, a \
 number, a date or a short phrase, not a sentence.

@@ -21,8 +21,8 @@ MERGE_DENSITY = 0.3
 MERGE_OUTPUT: MergeOutput = "full"
 MERGE_RANK = 16
 
-# DESIGN.md: LoRA r=16/alpha=32 for the 14B memory, r=8/alpha=16 for ~1B, dropout 0.05; full SFT
-# at lr 2e-5.
+# The paper's settings: LoRA r=16/alpha=32 for the 14B memory, r=8/alpha=16 for ~1B, dropout
+# 0.05; full SFT at lr 2e-5.
 PAPER_LORA_DROPOUT = 0.05
 PRESETS: dict[str, dict[str, Any]] = {
     "lora-small": {"method": "lora", "lora_r": 8, "lora_alpha": 16, "learning_rate": 2e-4,

@@ -167,6 +167,20 @@ def merge_memories(
     TIES-sparsified delta needs, since it is no longer low-rank. ``output="lora"`` re-factors each
     merged delta by SVD into a rank-``rank`` adapter (small, servable by ``vllm --enable-lora``)
     and records the relative approximation error in the manifest.
+
+    Args:
+        paths: memory artifacts trained from one base.
+        out: the merged artifact's directory: new, empty or a memory artifact, and neither one
+            of ``paths`` nor inside or around one.
+        method: ``ties``, ``dare_ties``, ``task_arithmetic`` or ``linear``.
+        density: the share of each task vector kept (TIES rho).
+        weights: a weight per artifact; None: 1 each.
+        output: ``full`` or ``lora``.
+        rank: the adapter rank when ``output="lora"``.
+        seed: the seed of DARE's random drop.
+
+    Returns:
+        The merged artifact; its manifest names its parents and the merge.
     """
     if method not in MERGE_METHODS:
         raise ValueError(f"method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")

@@ -241,7 +241,21 @@ def train_memory(
     """Train a MEMORY on ``dataset`` and write its artifact to ``out``. Running the same call
     again resumes an interrupted run, or does nothing if the artifact is complete; an artifact
     trained on other data or settings is an error unless ``retrain`` (then it is replaced).
-    ``out`` must be new, empty or a memory artifact: nothing else is ever overwritten."""
+    ``out`` must be new, empty or a memory artifact: nothing else is ever overwritten.
+
+    Args:
+        dataset: QA pairs: the synthesis graph's output directory, a saved Hugging Face
+            dataset, or a .jsonl / .json of ``{question, answer}`` rows.
+        out: the memory artifact's directory.
+        base: the base model spec (``local``, ``local:PATH``, ``hf:ORG/NAME``).
+        config: the training settings; None: the defaults.
+        progress: draw a progress bar.
+        retrain: replace a finished artifact trained on other data or settings.
+
+    Returns:
+        The artifact, whether it was already done, the step a resumed run started from, and
+        the rows left out with their reasons.
+    """
     config = config or TrainConfig()
     config.validate()
     out = Path(out).expanduser().resolve()

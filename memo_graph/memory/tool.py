@@ -88,7 +88,16 @@ class MemoryTool(BaseTool):
 
     @classmethod
     def from_artifact(cls, path: str | Path, **options: Any) -> MemoryTool:
-        """A memory artifact (adapter or full weights) answering in this process."""
+        """A memory artifact (adapter or full weights) answering in this process.
+
+        Args:
+            path: the artifact's directory (``memo train --out``).
+            **options: the tool's fields (``name``, ``description``, ``temperature``) and
+                :meth:`MemoryBackend.from_artifact`'s settings.
+
+        Returns:
+            The tool, its model loaded once per process and shared.
+        """
         tool_options = _pop_tool_options(options)
         return cls(backend=MemoryBackend.from_artifact(path, **options), **tool_options)
 
@@ -97,12 +106,29 @@ class MemoryTool(BaseTool):
         """A memory library's current memory (``memo library init``, ``memo add``) answering in
         this process. It keeps the memory that was current when it was made: make a new tool
         after the library changes. A cited title the library does not hold (or has forgotten)
-        is reported under ``unverified_sources``, not ``sources``."""
+        is reported under ``unverified_sources``, not ``sources``.
+
+        Args:
+            path: the library's directory.
+            **options: as :meth:`from_artifact`.
+
+        Returns:
+            The tool over the library's current memory.
+        """
         return cls.from_artifact(current_memory(path), **options)
 
     @classmethod
     def from_endpoint(cls, base_url: str, model: str = "memo", **options: Any) -> MemoryTool:
-        """An OpenAI-compatible server (vLLM serving the adapter as ``model``)."""
+        """An OpenAI-compatible server (vLLM serving the adapter as ``model``).
+
+        Args:
+            base_url: the server's URL, ending in ``/v1``.
+            model: the name the server gives the MEMORY (``--lora-modules memo=DIR``).
+            **options: the tool's fields and :meth:`MemoryBackend.from_endpoint`'s settings.
+
+        Returns:
+            The tool; every call has the backend's timeout and total deadline.
+        """
         tool_options = _pop_tool_options(options)
         return cls(backend=MemoryBackend.from_endpoint(base_url, model, **options), **tool_options)
 

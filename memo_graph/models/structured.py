@@ -24,7 +24,6 @@ from memo_graph.errors import PromptTooLongError, StructuredOutputError
 T = TypeVar("T", bound=BaseModel)
 
 
-
 @dataclass
 class StructuredReply(Generic[T]):
     """What one structured request gave: the value (None when every attempt failed), the

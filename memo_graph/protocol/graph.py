@@ -22,8 +22,16 @@ ProtocolBuilder = StateGraph[ProtocolState, ProtocolContext, ProtocolInput, Prot
 def build_protocol(
     executive: BaseChatModel | None = None, memory: MemoryBackend | None = None
 ) -> ProtocolBuilder:
-    """The protocol graph's builder; compile it with a checkpointer as you need. ``executive``
-    and ``memory`` replace the models named in the context."""
+    """The protocol graph's builder; compile it with a checkpointer as you need.
+
+    Args:
+        executive: the EXECUTIVE chat model; None: the one ``ProtocolContext.executive`` names.
+        memory: the MEMORY backend; None: the one ``ProtocolContext.memory`` names.
+
+    Returns:
+        A ``StateGraph`` with input ``{"query": ...}``, output the answer, its justification,
+        the trail of exchanges and the cost, and ``ProtocolContext`` as its context schema.
+    """
     nodes = ProtocolNodes(ProtocolRoles(executive, memory))
 
     seeking = StateGraph(ProtocolState, context_schema=ProtocolContext)

@@ -288,7 +288,16 @@ SynthesisBuilder = StateGraph[SynthesisState, SynthesisContext, SynthesisInput, 
 
 
 def build_synthesis(generator: BaseChatModel | None = None) -> SynthesisBuilder:
-    """The synthesis graph's builder; ``generator`` replaces the model the context names."""
+    """The synthesis graph's builder; compile it with a checkpointer as you need.
+
+    Args:
+        generator: the GENERATOR chat model; None: the one ``SynthesisContext.generator`` names.
+
+    Returns:
+        A ``StateGraph`` with input ``{"source": corpus, "out": directory}``, whose run writes
+        the QA dataset (a Hugging Face dataset and a .jsonl) and a report under ``out``, and
+        ``SynthesisContext`` as its context schema.
+    """
     pool = GeneratorPool(generator)
     builder = StateGraph(
         SynthesisState,

@@ -64,8 +64,17 @@ def _shard_conflicts_unsaid() -> Iterator[None]:
 
 
 def init(library: str | Path, base: str = "local", settings: LibrarySettings | None = None) -> Path:
-    """Make an empty library at ``library`` whose shards train from ``base``. Doing it again with
-    the same base and settings does nothing; others are an error."""
+    """Make an empty library whose shards train from ``base``. Doing it again with the same
+    base and settings does nothing; others are an error.
+
+    Args:
+        library: a new or empty directory (or this library's own).
+        base: the base model spec every shard trains from.
+        settings: how shards train and merge; None: the defaults.
+
+    Returns:
+        The library's directory.
+    """
     from memo_training.trainer import normalise_base_spec
 
     settings = settings or LibrarySettings()
@@ -109,7 +118,20 @@ def add(
 
     The new memory is published only when every document's probed pairs are recalled at
     ``min_recall`` at least (the library's setting unless given); otherwise
-    :class:`LearningCheckError` names the documents and the old memory stays current."""
+    :class:`LearningCheckError` names the documents and the old memory stays current.
+
+    Args:
+        library: a library made by :func:`init`.
+        corpus: a directory, file or glob of documents (see ``load_corpus``).
+        pairs: QA pairs whose provenance names the documents; None: synthesize them.
+        generator: the GENERATOR of the synthesized pairs (a spec or a chat model).
+        synthesis: the synthesis settings of the synthesized pairs.
+        min_recall: the learning check's threshold; None: the library's.
+        progress: draw progress bars.
+
+    Returns:
+        What was added, updated, left out and dropped, and the memory now current.
+    """
     source = PairSource(pairs, generator, synthesis)
     return _apply_corpus(library, corpus, source, min_recall, progress, vanish=False)
 
@@ -125,7 +147,10 @@ def update(
     progress: bool = False,
 ) -> LibraryReport:
     """Make the library hold the corpus as it is now: forget the documents it no longer has,
-    replace the changed ones, add the new ones (see :func:`add`)."""
+    replace the changed ones, add the new ones.
+
+    Args and returns: as :func:`add`.
+    """
     source = PairSource(pairs, generator, synthesis)
     return _apply_corpus(library, corpus, source, min_recall, progress, vanish=True)
 
@@ -140,7 +165,17 @@ def forget(
     """Remove documents: every shard with a pair that draws on one of them is trained again
     without those pairs (cross-document ones included), and the shards are merged again. An id
     the library does not hold is an error, and nothing changes; one it has forgotten already
-    is done."""
+    is done.
+
+    Args:
+        library: a library made by :func:`init`.
+        ids: document ids (``memo library show``).
+        min_recall: the learning check's threshold; None: the library's.
+        progress: draw progress bars.
+
+    Returns:
+        What was forgotten and how many pairs went with it, and the memory now current.
+    """
     layout = LibraryLayout.at(library)
     asked = list(dict.fromkeys(ids))
     with locked(layout) as ledger:
@@ -156,7 +191,14 @@ def forget(
 
 @_shard_conflicts_unsaid()
 def show(library: str | Path) -> LibraryView:
-    """What the library holds: its documents, shards, forgotten ids and current memory."""
+    """What the library holds.
+
+    Args:
+        library: a library made by :func:`init`.
+
+    Returns:
+        Its documents (with their pairs and recall), shards, forgotten ids and current memory.
+    """
     layout = LibraryLayout.at(library)
     ledger = read_ledger(layout)
     counts = ledger.pair_counts()

@@ -1,5 +1,6 @@
-"""Every fenced code block of README.md, run in order in one fresh directory, as a reader
-following the README would run them.
+"""Every bash and python block of README.md and of the documentation in docs/ (in the site's
+order, mkdocs.yml's nav), run in order in one fresh directory, as a reader following them would
+run them. Blocks of other languages (``text``: a diagram, commands shown) are not run.
 
 How a block runs here:
 - bash: ``bash -e`` in the sandbox. ``pip install`` lines are left out: CI runs the README's
@@ -31,15 +32,17 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from evals.benchmarks import load_benchmark
 from tests.openai_stand_in import openai_stand_in
+from tests.paths import REPO
 from tests.servers import free_port, langsmith_receiver, wait_until_up
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).parents[2]
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+RUN = ("bash", "python")
 
 # (pattern, replacement, why): applied to every block before it runs.
 SUBSTITUTIONS = [
@@ -77,8 +80,31 @@ if inspect.iscoroutine(result):
 """
 
 
+def _pages(nav: object) -> list[str]:
+    """The pages of mkdocs.yml's nav, in order."""
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, dict):
+        return [page for value in nav.values() for page in _pages(value)]
+    if isinstance(nav, list):
+        return [page for item in nav for page in _pages(item)]
+    return []
+
+
 def readme_blocks() -> list[tuple[str, str]]:
     return BLOCK.findall((REPO / "README.md").read_text())
+
+
+def reader_blocks() -> list[tuple[str, str]]:
+    """The README's blocks, then each documentation page's, that a reader runs."""
+    nav = yaml.safe_load((REPO / "mkdocs.yml").read_text())["nav"]
+    pages = [REPO / "docs" / page for page in _pages(nav)]
+    found = readme_blocks() + [b for page in pages for b in BLOCK.findall(page.read_text())]
+    return [(language, code) for language, code in found if language in RUN]
+
+
+def _installs_only(code: str) -> bool:
+    return all(line.startswith("pip install") for line in code.splitlines() if line.strip())
 
 
 def substituted(code: str) -> str:
@@ -159,14 +185,14 @@ def _run_block(
     index: int, language: str, code: str, sandbox: Path, tmp_path: Path, env: dict[str, str]
 ) -> bool:
     """Run one block as the README's reader would; False for a block of installs only."""
-    what = f"README block {index} ({language}):\n{code}"
+    what = f"block {index} ({language}):\n{code}"
     code = substituted(code)
     if language == "python":
         script = sandbox / f"block_{index}.py"
         script.write_text(code)
         _run([sys.executable, "-c", RUN_PYTHON, str(script)], sandbox, env, what)
         return True
-    assert language == "bash", f"README blocks are bash or python, not {language}"
+    assert language == "bash", f"blocks that run are bash or python, not {language}"
     lines = [line for line in code.splitlines() if not line.startswith("pip install")]
     if not lines:
         return False  # only installs: CI's own run
@@ -196,7 +222,7 @@ def test_every_readme_block_runs(terse_llama_dir: Path, tmp_path: Path) -> None:
         PYTHONPATH=str(REPO),
         LANGGRAPH_CLI_NO_ANALYTICS="1",
     )
-    blocks = readme_blocks()
+    blocks = reader_blocks()
     ran = 0
     with langsmith_receiver() as (receiver_url, received), openai_stand_in() as openai_url:
         env.update(
@@ -206,8 +232,8 @@ def test_every_readme_block_runs(terse_llama_dir: Path, tmp_path: Path) -> None:
             started = time.monotonic()
             if _run_block(index, language, code, sandbox, tmp_path, env):
                 ran += 1
-                print(f"README block {index}: {time.monotonic() - started:.1f} s")
-    assert ran == len(blocks) - 1, "every block but the test command runs here"
+                print(f"block {index}: {time.monotonic() - started:.1f} s")
+    assert ran == sum(not _installs_only(code) for _, code in blocks), "every block but installs"
     posted = b"\n".join(body for method, _, body in received if method in ("POST", "PATCH"))
     assert b"In which year was Orvane Tessaly born?" in posted  # the traced evaluation's runs
     assert (sandbox / "memories" / "merged" / "memo.json").exists()

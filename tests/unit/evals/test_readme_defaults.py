@@ -1,5 +1,5 @@
-"""The defaults README.md states are the code's: each phrase below is built from the setting
-it names, so changing a default without its sentence in the README fails here."""
+"""The defaults the documentation (README.md and docs/) states are the code's: each phrase below
+is built from the setting it names, so changing a default without its sentence fails here."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from memo_training.config import PRESETS, TrainConfig
 from memo_training.library import LibrarySettings
 from tests.paths import REPO
 
-README = REPO / "README.md"
+DOCUMENTATION = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 
 
 def _parameter(function: object, name: str) -> object:
@@ -74,6 +74,6 @@ def _phrases() -> list[str]:
 
 
 @pytest.mark.parametrize("phrase", _phrases())
-def test_readme_states_the_default_the_code_has(phrase: str) -> None:
-    text = re.sub(r"\s+", " ", README.read_text())
-    assert phrase in text, f"README.md should say {phrase!r} (the code's default)"
+def test_the_documentation_states_the_default_the_code_has(phrase: str) -> None:
+    text = re.sub(r"\s+", " ", " ".join(page.read_text() for page in DOCUMENTATION))
+    assert phrase in text, f"the documentation should say {phrase!r} (the code's default)"
