@@ -22,6 +22,7 @@ from memo_graph.protocol import prompts
 from memo_graph.protocol.context import ProtocolContext
 from memo_graph.protocol.executive import Executive
 from memo_graph.protocol.rules import (
+    DECISIONS,
     about,
     answer_phrase,
     answer_sources,
@@ -183,7 +184,8 @@ def _replied(reply: str, answer: str) -> str:
     return f"The MEMORY replied {reply!r}. " if reply and reply != answer else ""
 
 
-CONFIRMED_DIRECT = "memory: its direct reply, confirmed by another reply (run ended early)"
+CONFIRMED_DIRECT = "memory_confirmed_direct"
+"""The decision (rules.DECISIONS) of a run that ended at grounding on a confirmed direct reply."""
 
 
 def _elapsed(state: ProtocolState) -> float:
@@ -459,10 +461,10 @@ class ProtocolNodes:
         if context.check_support:
             answer, decided_by = decide_answer(state["query"], proposed, trail)
         else:
-            answer, decided_by = proposed.strip(), "executive: support not checked"
+            answer, decided_by = proposed.strip(), "executive_unchecked"
         justification = final.justification.strip() if final is not None else ""
         if not (justification and answer == proposed.strip()):  # empty: none given
-            justification = f"Chosen by the graph ({decided_by})."
+            justification = f"Chosen by the graph ({DECISIONS[decided_by]})."
         answer, reply = answer_phrase(answer, trail)
         justification = _replied(reply, answer) + justification
         update = {

@@ -1,5 +1,6 @@
-"""The rules the graph enforces whatever the EXECUTIVE says: dead-end questions and the
-demote / drop rule for candidates. Pure functions of the trail, so they are easy to test."""
+"""The rules the graph enforces whatever the EXECUTIVE says: dead-end questions, the demote /
+drop rule for candidates, and which reply a final answer must rest on (:data:`DECISIONS`).
+Pure functions of the trail, so they are easy to test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,25 @@ from collections.abc import Sequence
 from memo_graph.memory.sources import distinct_titles
 from memo_graph.protocol.state import Candidate, CandidateStatus, Exchange
 from memo_graph.text import content_words, core, is_question, normalise, support
+
+DECISIONS: dict[str, str] = {
+    "memory_confirmed_direct": "memory: its direct reply, confirmed by another reply (run "
+    "ended early)",
+    "executive_unchecked": "executive: support not checked",
+    "executive_no_memory_reply": "executive: no confident MEMORY reply to check it against",
+    "no_answer": "nothing: no confident MEMORY reply",
+    "memory_direct_reread": "memory: its direct reply (the executive's answer re-read it)",
+    "executive_supported": "executive: supported by a confident MEMORY reply",
+    "executive_chain_over_direct": "executive: supported by a follow-up reply over the direct "
+    "reply",
+    "memory_direct_unsupported": "memory: its direct reply (the executive's answer was "
+    "unsupported)",
+    "memory_direct_outweighs": "memory: its direct reply (the executive's answer was outweighed "
+    "by the direct reply)",
+    "memory_best_supported": "memory: the best-supported reply (the executive's was unsupported)",
+}
+"""Which rule chose a run's answer: the id its output's ``decided_by`` holds, and the rule in
+words (the justification's when the EXECUTIVE gave none)."""
 
 
 def unknown_counts(trail: Sequence[Exchange]) -> Counter[str]:
@@ -192,38 +212,39 @@ def _outweighs_direct(query: str, reply: Exchange, confident: Sequence[Exchange]
 
 
 def decide_answer(query: str, proposed: str, trail: Sequence[Exchange]) -> tuple[str, str]:
-    """(the answer, the rule that chose it). The EXECUTIVE's answer (said in its fewest
-    words) stands only when a confident MEMORY reply supports it; where it differs from the
-    MEMORY's confident direct reply to the query, only when that reply is confirmed by no
-    other and a follow-up reply at the end of a chain supports the answer. An answer read off
-    the direct reply, partly from its confirming clause, is that reply. Else the direct
-    reply; else the confident reply the other replies support most; with no confident reply
-    at all, the EXECUTIVE's answer (or an admission)."""
+    """(the answer, the id in :data:`DECISIONS` of the rule that chose it). The EXECUTIVE's
+    answer (said in its fewest words) stands only when a confident MEMORY reply supports it;
+    where it differs from the MEMORY's confident direct reply to the query, only when that
+    reply is confirmed by no other and a follow-up reply at the end of a chain supports the
+    answer. An answer read off the direct reply, partly from its confirming clause, is that
+    reply. Else the direct reply; else the confident reply the other replies support most;
+    with no confident reply at all, the EXECUTIVE's answer (or an admission)."""
     confident = _confident(trail)
     proposed = proposed.strip()
     if not confident:
         if proposed:
-            return proposed, "executive: no confident MEMORY reply to check it against"
-        return "I could not find the answer.", "nothing: no confident MEMORY reply"
+            return proposed, "executive_no_memory_reply"
+        return "I could not find the answer.", "no_answer"
     direct = direct_reply(query, trail)
     stated = _stated(confident)
     supporting = [e for e in confident if proposed and _supports(proposed, e, stated)]
     answer = _in_memory_words(proposed, supporting, stated) if supporting else ""
     if direct is not None and direct in supporting and _rereads_clause(proposed, direct):
-        return direct["answer"], "memory: its direct reply (the executive's answer re-read it)"
+        return direct["answer"], "memory_direct_reread"
     if supporting and (direct is None or direct in supporting):
-        return answer, "executive: supported by a confident MEMORY reply"
+        return answer, "executive_supported"
     chained = any(_outweighs_direct(query, e, confident) for e in supporting)
     if chained and confirmed_direct_reply(query, trail) is None:
-        return answer, "executive: supported by a follow-up reply over the direct reply"
+        return answer, "executive_chain_over_direct"
     if direct is not None:
-        reason = "unsupported" if not supporting else "outweighed by the direct reply"
-        return direct["answer"], f"memory: its direct reply (the executive's answer was {reason})"
+        return direct["answer"], (
+            "memory_direct_unsupported" if not supporting else "memory_direct_outweighs"
+        )
     best = max(
         confident,
         key=lambda e: sum(support(e["answer"], o["answer"]) for o in confident if o is not e),
     )
-    return best["answer"], "memory: the best-supported reply (the executive's was unsupported)"
+    return best["answer"], "memory_best_supported"
 
 
 def answer_phrase(answer: str, trail: Sequence[Exchange]) -> tuple[str, str]:

@@ -76,7 +76,7 @@ async def test_budgets_hold_against_an_executive_that_never_stops() -> None:
     # Default recursion limit (25): the budgets, not the limit, must end the run.
     out = await run(executive, memory)
     assert out["answer"] == "Talves Kormin"
-    assert out["decided_by"] == "executive: supported by a confident MEMORY reply"
+    assert out["decided_by"] == "executive_supported"
     assert not out["identified"]
     stages = [e["stage"] for e in out["trail"]]
     assert stages.count("grounding") == 3  # the query itself, then the two sub-questions

@@ -10,7 +10,13 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from memo_graph.memory import MemoryBackend
 from memo_graph.protocol import ProtocolContext, build_protocol
-from memo_graph.protocol.rules import about, answer_phrase, decide_answer, grounding_questions
+from memo_graph.protocol.rules import (
+    DECISIONS,
+    about,
+    answer_phrase,
+    decide_answer,
+    grounding_questions,
+)
 from memo_graph.protocol.state import Exchange
 from memo_graph.text import core, is_question, support
 from tests.scripted import ScriptedChatModel, by_schema
@@ -86,7 +92,7 @@ async def test_an_answer_from_nothing_gives_way_to_the_memorys_direct_reply() ->
     out = await run(executive("Lornhaven"), memory(replies))
     assert out["answer"] == "Pellmarsh"  # the reply's answer phrase; the rest justifies it
     assert out["justification"].startswith("The MEMORY replied 'Pellmarsh, a river town.'")
-    assert out["decided_by"].startswith("memory: its direct reply")
+    assert out["decided_by"] == "memory_direct_unsupported"
     assert any(e["question"] == QUERY for e in out["trail"])
 
 
@@ -98,14 +104,14 @@ async def test_a_supported_executive_answer_stands() -> None:
     }
     out = await run(executive("Pellmarsh"), memory(replies))
     assert out["answer"] == "Pellmarsh"
-    assert out["decided_by"] == "executive: supported by a confident MEMORY reply"
+    assert out["decided_by"] == "executive_supported"
 
 
 async def test_an_empty_justification_is_replaced_by_the_rule_that_decided() -> None:
     replies = {"Who charted the Drennic Islands?": "Orvane Tessaly, born in Pellmarsh."}
     out = await run(executive("Pellmarsh", justification=" "), memory(replies))
     assert out["answer"] == "Pellmarsh"
-    assert out["justification"] == f"Chosen by the graph ({out['decided_by']})."
+    assert out["justification"] == f"Chosen by the graph ({DECISIONS[out['decided_by']]})."
 
 
 async def test_with_no_direct_reply_the_best_supported_reply_is_the_answer() -> None:
@@ -116,13 +122,13 @@ async def test_with_no_direct_reply_the_best_supported_reply_is_the_answer() -> 
     }
     out = await run(executive("Mount Quillon"), memory(replies))
     assert out["answer"] == "Orvane Tessaly"
-    assert out["decided_by"].startswith("memory: the best-supported reply")
+    assert out["decided_by"] == "memory_best_supported"
 
 
 async def test_a_memory_that_knows_nothing_leaves_the_executive_answer_marked() -> None:
     out = await run(executive("Pellmarsh"), memory({}))
     assert out["answer"] == "Pellmarsh"
-    assert out["decided_by"].startswith("executive: no confident MEMORY reply")
+    assert out["decided_by"] == "executive_no_memory_reply"
 
 
 async def test_a_confirmed_direct_reply_ends_the_run_early() -> None:
@@ -133,7 +139,7 @@ async def test_a_confirmed_direct_reply_ends_the_run_early() -> None:
     scripted = executive("Lornhaven")
     out = await run(scripted, memory(replies), max_subquestions=2)
     assert out["answer"] == "Pellmarsh"
-    assert out["decided_by"].startswith("memory: its direct reply, confirmed")
+    assert out["decided_by"] == "memory_confirmed_direct"
     assert scripted.calls == 1  # grounding only: no identification, seeking or final call
     assert {e["stage"] for e in out["trail"]} == {"grounding"}
 
@@ -158,7 +164,7 @@ async def test_both_rules_can_be_turned_off_for_an_executive_you_trust() -> None
         end_on_confirmed_reply=False,
     )
     assert out["answer"] == "Lornhaven"
-    assert out["decided_by"] == "executive: support not checked"
+    assert out["decided_by"] == "executive_unchecked"
     assert scripted.calls > 1
 
 
@@ -169,9 +175,7 @@ def test_a_grounding_reply_alone_does_not_outweigh_the_direct_reply() -> None:
     ]
     answer, decided_by = decide_answer(QUERY, "Pellmarsh", trail)
     assert answer == "Lornhaven, a port city."
-    assert decided_by == (
-        "memory: its direct reply (the executive's answer was outweighed by the direct reply)"
-    )
+    assert decided_by == "memory_direct_outweighs"
 
 
 def test_a_follow_up_reply_outweighs_an_unconfirmed_direct_reply() -> None:
@@ -182,10 +186,7 @@ def test_a_follow_up_reply_outweighs_an_unconfirmed_direct_reply() -> None:
     }
     trail = [exchange(QUERY, "Lornhaven."), exchange("Who?", "Orvane Tessaly."), follow_up]
     answer, decided_by = decide_answer(QUERY, "Pellmarsh", trail)
-    assert (answer, decided_by) == (
-        "Pellmarsh",
-        "executive: supported by a follow-up reply over the direct reply",
-    )
+    assert (answer, decided_by) == ("Pellmarsh", "executive_chain_over_direct")
     # ... not one about an entity that no reply states (a small EXECUTIVE's guess),
     unchained = [exchange(QUERY, "Lornhaven."), {**follow_up, "target": "Quillon"}]
     assert decide_answer(QUERY, "Pellmarsh", unchained)[0] == "Lornhaven."
@@ -201,7 +202,7 @@ def test_a_follow_up_reply_outweighs_an_unconfirmed_direct_reply() -> None:
     }
     assert decide_answer(QUERY, "Pellmarsh", [exchange(QUERY, "Lornhaven."), again]) == (
         "Lornhaven.",
-        "memory: its direct reply (the executive's answer was outweighed by the direct reply)",
+        "memory_direct_outweighs",
     )
 
 
@@ -307,7 +308,7 @@ def test_a_word_of_the_executives_own_in_place_of_the_replys_answer_is_not_suppo
     sea = [exchange(QUERY, "The Varrow Sea.")]
     assert decide_answer(QUERY, "The North Sea", sea) == (
         "The Varrow Sea.",
-        "memory: its direct reply (the executive's answer was unsupported)",
+        "memory_direct_unsupported",
     )
     moss = [exchange(QUERY, "Cault, the largest of the Drennic Islands, in 1921.")]
     answer = decide_answer(QUERY, "Calth, the largest of the Drennic Islands, in 1921.", moss)[0]
@@ -317,7 +318,7 @@ def test_a_word_of_the_executives_own_in_place_of_the_replys_answer_is_not_suppo
     assert decide_answer(QUERY, "The North Sea", others)[0] == "The Varrow Sea."
     # Words of its own beside the reply's answer phrase are supported (and said in the
     # reply's words), numbers it computed too.
-    supported = "executive: supported by a confident MEMORY reply"
+    supported = "executive_supported"
     assert decide_answer(QUERY, "the cold Varrow Sea", sea) == ("The Varrow Sea.", supported)
     years = [exchange(QUERY, "In 1901, three years after the founding.")]
     assert decide_answer(QUERY, "3 years", years) == ("3 years", supported)
@@ -327,7 +328,7 @@ def test_an_answer_read_from_the_direct_replys_clause_gives_way_to_its_answer_ph
     """Seen with the embedded EXECUTIVE and a MEMORY trained on the reference pairs: from the
     MEMORY's reply to the query itself it took the confirming clause, or fused a name of the
     clause to the answer, where the MEMORY alone was right."""
-    rule = "memory: its direct reply (the executive's answer re-read it)"
+    rule = "memory_direct_reread"
     reply = "Brisca Holloway, architect of the Lornhaven Observatory."
     trail = [exchange(QUERY, reply)]
     assert decide_answer(QUERY, "The Lornhaven Observatory", trail) == (reply, rule)
@@ -335,7 +336,7 @@ def test_an_answer_read_from_the_direct_replys_clause_gives_way_to_its_answer_ph
     answer, decided_by = decide_answer(QUERY, "Fennia glaucora-lornessus", moss)
     assert (answer_phrase(answer, moss)[0], decided_by) == ("Fennia glaucora", rule)
     # The answer phrase, or words of the EXECUTIVE's own beside it, stand as before.
-    supported = "executive: supported by a confident MEMORY reply"
+    supported = "executive_supported"
     assert decide_answer(QUERY, "Brisca Holloway", trail) == ("Brisca Holloway", supported)
     assert decide_answer(QUERY, "the architect Brisca Holloway of Kelvary", trail)[1] == supported
     # The clause of a reply to another question may answer the query.
