@@ -40,56 +40,148 @@ KINDS = ("single-hop", "reversed", "cross-document")
 
 @dataclass
 class DemoSettings:
-    out: Path = Path("memo-demo")
-    generator: str = "local"
-    executive: str = "local"
-    """The EXECUTIVE, also the closed-book and RAG reader."""
-    base: str = "local"
-    """The MEMORY's base model (a local model: it is fine-tuned)."""
-    data: Path | None = None
-    """A directory of corpus.json and questions.jsonl in the invented set's form (e.g.
-    evals/data/heldout) to run on instead of the invented set."""
-    questions: int | None = None
-    """The first N of the 20 questions (None: all)."""
-    memory: str | None = None
-    """A MEMORY spec to ask as it is (``local:ARTIFACT``) instead of synthesising and training."""
-    pairs: Path | None = None
-    """QA pairs to train the MEMORY on instead of synthesising them (the GENERATOR is unused)."""
-    reference: bool = True
-    """Also train a MEMORY on reference pairs, what a capable GENERATOR would write, and ask it
-    alone and through the protocol: its rows stand beside those of the GENERATOR's pairs,
-    showing what the GENERATOR costs. The pairs are ``reference_pairs``, else the data set's
-    own reference_qa.jsonl when it has one (the invented set does: 309 pairs)."""
-    reference_pairs: Path | None = None
-    steps: list[str] = field(default_factory=lambda: ["extraction"])
-    """Synthesis steps. Sentence pairs already ask every name of a sentence from its
-    attributes (what entity surfacing is for); a 135M GENERATOR's surfacing and
-    cross-document pairs were junk (1 of 18 and 3 of 9 kept, none right) and took 93% of its
-    call time (3,947 of 4,247 s summed over concurrent calls). A real GENERATOR should run
-    all five."""
-    sentence_pairs: bool = True
-    """Extraction also reads pairs off each sentence by rules: the pairs a 135M GENERATOR
-    cannot write (see ``memo_graph.synthesis.pair_sources.cloze``)."""
-    generator_max_tokens: int = 256
-    generator_temperature: float = 0.3
-    """Lower than the paper's 1.1, which makes a 135M GENERATOR write noise."""
-    max_length: int = 128
-    """Tokens per training example: pairs whose answer does not fit (a GENERATOR echoing a
-    whole document) are dropped and counted, and training stays short."""
-    epochs: int = 6
-    learning_rate: float = 1e-3
-    """Higher than the paper's 2e-4: a few epochs must make a 135M MEMORY recall the pairs."""
-    max_subquestions: int = 2
-    identification_turns: int = 1
-    seeking_turns: int = 1
-    executive_max_tokens: int = 96
-    """The protocol's budgets and the EXECUTIVE's replies, cut from the paper's (4
-    sub-questions, 7 and 8 turns, 512 tokens) so that 20 questions fit in the demo's time on 2
-    cores."""
-    protocol: dict[str, Any] = field(default_factory=dict)
-    """Further ProtocolContext settings (e.g. ``check_support``)."""
-    concurrency: int = 10
-    """Questions (and GENERATOR calls) in flight at once; the local model batches them."""
+    out: Path = field(
+        default=Path("memo-demo"),
+        metadata={"description": "Directory of the demo's run (resumable)."},
+    )
+    generator: str = field(default="local", metadata={"description": "GENERATOR spec."})
+    executive: str = field(
+        default="local",
+        metadata={"description": "The EXECUTIVE, also the closed-book and RAG reader."},
+    )
+    base: str = field(
+        default="local",
+        metadata={"description": "The MEMORY's base model (a local model: it is fine-tuned)."},
+    )
+    data: Path | None = field(
+        default=None,
+        metadata={
+            "description": (
+                "A directory of corpus.json and questions.jsonl in the invented set's form (e.g. "
+                "evals/data/heldout) to run on instead of the invented set."
+            )
+        },
+    )
+    questions: int | None = field(
+        default=None, metadata={"description": "The first N of the 20 questions (None: all)."}
+    )
+    memory: str | None = field(
+        default=None,
+        metadata={
+            "description": (
+                "A MEMORY spec to ask as it is (``local:ARTIFACT``) instead of synthesising and "
+                "training."
+            )
+        },
+    )
+    pairs: Path | None = field(
+        default=None,
+        metadata={
+            "description": (
+                "QA pairs to train the MEMORY on instead of synthesising them (the GENERATOR is "
+                "unused)."
+            )
+        },
+    )
+    reference: bool = field(
+        default=True,
+        metadata={
+            "description": (
+                "Also train a MEMORY on reference pairs, what a capable GENERATOR would write, "
+                "and ask it alone and through the protocol: its rows stand beside those of the "
+                "GENERATOR's pairs, showing what the GENERATOR costs. The pairs are "
+                "``reference_pairs``, else the data set's own reference_qa.jsonl when it has one "
+                "(the invented set does: 309 pairs)."
+            )
+        },
+    )
+    reference_pairs: Path | None = field(
+        default=None,
+        metadata={
+            "description": "The reference pairs, instead of the data set's reference_qa.jsonl."
+        },
+    )
+    steps: list[str] = field(
+        default_factory=lambda: ["extraction"],
+        metadata={
+            "description": (
+                "Synthesis steps. Sentence pairs already ask every name of a sentence from its "
+                "attributes (what entity surfacing is for); a 135M GENERATOR's surfacing and "
+                "cross-document pairs were junk (1 of 18 and 3 of 9 kept, none right) and took "
+                "93% of its call time (3,947 of 4,247 s summed over concurrent calls). A real "
+                "GENERATOR should run all five."
+            )
+        },
+    )
+    sentence_pairs: bool = field(
+        default=True,
+        metadata={
+            "description": (
+                "Extraction also reads pairs off each sentence by rules: the pairs a 135M "
+                "GENERATOR cannot write (see ``memo_graph.synthesis.pair_sources.cloze``)."
+            )
+        },
+    )
+    generator_max_tokens: int = field(
+        default=256,
+        metadata={"description": "Most tokens per GENERATOR reply (raise it for a real model)."},
+    )
+    generator_temperature: float = field(
+        default=0.3,
+        metadata={
+            "description": "Lower than the paper's 1.1, which makes a 135M GENERATOR write noise."
+        },
+    )
+    max_length: int = field(
+        default=128,
+        metadata={
+            "description": (
+                "Tokens per training example: pairs whose answer does not fit (a GENERATOR "
+                "echoing a whole document) are dropped and counted, and training stays short."
+            )
+        },
+    )
+    epochs: int = field(default=6, metadata={"description": "MEMORY training epochs."})
+    learning_rate: float = field(
+        default=1e-3,
+        metadata={
+            "description": (
+                "Higher than the paper's 2e-4: a few epochs must make a 135M MEMORY recall the "
+                "pairs."
+            )
+        },
+    )
+    max_subquestions: int = field(
+        default=2, metadata={"description": "Grounding sub-questions at most (the paper's: 4)."}
+    )
+    identification_turns: int = field(
+        default=1, metadata={"description": "Entity identification budget (the paper's: 7)."}
+    )
+    seeking_turns: int = field(
+        default=1, metadata={"description": "Answer-seeking budget (the paper's: 8)."}
+    )
+    executive_max_tokens: int = field(
+        default=96,
+        metadata={
+            "description": (
+                "The protocol's budgets and the EXECUTIVE's replies, cut from the paper's (4 sub-"
+                "questions, 7 and 8 turns, 512 tokens) so that 20 questions fit in the demo's "
+                "time on 2 cores."
+            )
+        },
+    )
+    protocol: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"description": "Further ProtocolContext settings (e.g. ``check_support``)."},
+    )
+    concurrency: int = field(
+        default=10,
+        metadata={
+            "description": (
+                "Questions (and GENERATOR calls) in flight at once; the local model batches them."
+            )
+        },
+    )
 
     def reference_source(self) -> Path | None:
         """The reference pairs this demo trains on, if any: none where they are the pairs the

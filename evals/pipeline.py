@@ -19,27 +19,65 @@ from memo_graph.models.spec import resolve_chat_model
 
 @dataclass
 class EvalSettings:
-    benchmark: str
-    out: Path
-    data: Path | None = None
-    corpus: Path | None = None
-    """2wiki's passage pool (the corpus file beside its questions)."""
-    scope: str | None = None
-    """2wiki: ``corpus`` (every passage; the default with a corpus) or ``own`` (each question's
-    own 10 passages)."""
-    systems: list[str] = field(
-        default_factory=lambda: ["memo", "bm25", "dense", "closed_book", "oracle"]
+    benchmark: str = field(
+        metadata={
+            "description": "invented, musique, 2wiki, narrativeqa, browsecomp-plus or generic."
+        }
     )
-    executive: str = "local"
-    judge: str | None = "local"
-    """A judge spec, or None for no LLM judge (EM and F1 only)."""
-    limit: int | None = None
-    negatives: int | None = None
-    k: int = 5
-    max_tokens: int = 512
-    concurrency: int = 1
-    """Questions in flight at once, per system."""
-    memo: MemoSettings = field(default_factory=MemoSettings)
+    out: Path = field(metadata={"description": "Directory of the report."})
+    data: Path | None = field(
+        default=None, metadata={"description": "The benchmark's local files."}
+    )
+    corpus: Path | None = field(
+        default=None,
+        metadata={"description": "2wiki's passage pool (the corpus file beside its questions)."},
+    )
+    scope: str | None = field(
+        default=None,
+        metadata={
+            "description": (
+                "2wiki: ``corpus`` (every passage; the default with a corpus) or ``own`` (each "
+                "question's own 10 passages)."
+            )
+        },
+    )
+    systems: list[str] = field(
+        default_factory=lambda: ["memo", "bm25", "dense", "closed_book", "oracle"],
+        metadata={
+            "description": (
+                "Systems to run: memo, memory, bm25, dense, closed_book, oracle, hipporag."
+            )
+        },
+    )
+    executive: str = field(
+        default="local", metadata={"description": "EXECUTIVE spec (also the RAG reader)."}
+    )
+    judge: str | None = field(
+        default="local",
+        metadata={"description": "A judge spec, or None for no LLM judge (EM and F1 only)."},
+    )
+    limit: int | None = field(default=None, metadata={"description": "First N questions only."})
+    negatives: int | None = field(
+        default=None,
+        metadata={"description": "Noise test: K negative documents per evidence document."},
+    )
+    k: int = field(default=5, metadata={"description": "Passages retrieved by the RAG systems."})
+    max_tokens: int = field(
+        default=512,
+        metadata={
+            "description": (
+                "Reply budget, in tokens, of the EXECUTIVE (MEMO's and the RAG reader) and the "
+                "judge."
+            )
+        },
+    )
+    concurrency: int = field(
+        default=1, metadata={"description": "Questions in flight at once, per system."}
+    )
+    memo: MemoSettings = field(
+        default_factory=MemoSettings,
+        metadata={"description": "How the MEMO system builds its MEMORY and asks it."},
+    )
 
 
 @dataclass

@@ -30,20 +30,44 @@ from memo_training.config import TrainConfig
 
 @dataclass
 class MemoSettings:
-    generator: str = "local"
-    base: str = "local"
-    """The MEMORY's base model."""
-    memory: str | None = None
-    """A MEMORY spec (local:ARTIFACT or openai-compatible:NAME@URL) to use as it is."""
-    pairs: Path | None = None
-    """QA pairs (.jsonl or a saved dataset) to train the MEMORY on instead of synthesising them:
-    curated pairs, or reference pairs that show what a capable GENERATOR would give."""
-    steps: list[str] = field(default_factory=lambda: list(STEPS))
-    synthesis: dict[str, Any] = field(default_factory=dict)
-    """SynthesisContext settings (chunking, concurrency, max_tokens ...)."""
-    training: TrainConfig = field(default_factory=TrainConfig)
-    protocol: dict[str, Any] = field(default_factory=dict)
-    """ProtocolContext settings (budgets, temperatures ...)."""
+    generator: str = field(
+        default="local", metadata={"description": "GENERATOR spec for MEMO's synthesis."}
+    )
+    base: str = field(default="local", metadata={"description": "The MEMORY's base model."})
+    memory: str | None = field(
+        default=None,
+        metadata={
+            "description": (
+                "A MEMORY spec (local:ARTIFACT or openai-compatible:NAME@URL) to use as it is."
+            )
+        },
+    )
+    pairs: Path | None = field(
+        default=None,
+        metadata={
+            "description": (
+                "QA pairs (.jsonl or a saved dataset) to train the MEMORY on instead of "
+                "synthesising them: curated pairs, or reference pairs that show what a capable "
+                "GENERATOR would give."
+            )
+        },
+    )
+    steps: list[str] = field(
+        default_factory=lambda: list(STEPS), metadata={"description": "Synthesis steps for MEMO."}
+    )
+    synthesis: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "description": "SynthesisContext settings (chunking, concurrency, max_tokens ...)."
+        },
+    )
+    training: TrainConfig = field(
+        default_factory=TrainConfig, metadata={"description": "How MEMO's MEMORY trains."}
+    )
+    protocol: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"description": "ProtocolContext settings (budgets, temperatures ...)."},
+    )
 
 
 def corpus_fingerprint(documents: list[Document]) -> str:

@@ -83,10 +83,18 @@ class ProtocolContext:
             "another reply (no more EXECUTIVE calls)."
         ),
     )
-    grounding_temperature: float = 0.4
-    identification_temperature: float = 0.4
-    seeking_temperature: float = 1.0
-    final_temperature: float = 0.3
+    grounding_temperature: float = field(
+        default=0.4, metadata=_doc("EXECUTIVE temperature while splitting the query.")
+    )
+    identification_temperature: float = field(
+        default=0.4, metadata=_doc("EXECUTIVE temperature while identifying the entity.")
+    )
+    seeking_temperature: float = field(
+        default=1.0, metadata=_doc("EXECUTIVE temperature while seeking the answer.")
+    )
+    final_temperature: float = field(
+        default=0.3, metadata=_doc("EXECUTIVE temperature of the final answer.")
+    )
     memory_query_temperature: float = field(
         default=0.0,
         metadata=_doc(
@@ -94,9 +102,15 @@ class ProtocolContext:
             "direct reply is the one MEMO must never do worse than."
         ),
     )
-    memory_grounding_temperature: float = 0.1
-    memory_identification_temperature: float = 0.1
-    memory_seeking_temperature: float = 0.3
+    memory_grounding_temperature: float = field(
+        default=0.1, metadata=_doc("MEMORY temperature for the grounding sub-questions.")
+    )
+    memory_identification_temperature: float = field(
+        default=0.1, metadata=_doc("MEMORY temperature in entity identification.")
+    )
+    memory_seeking_temperature: float = field(
+        default=0.3, metadata=_doc("MEMORY temperature in answer seeking.")
+    )
 
     def __post_init__(self) -> None:
         for name in (

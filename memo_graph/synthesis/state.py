@@ -33,13 +33,20 @@ class SynthesisContext:
         default_factory=lambda: list(STEPS),
         metadata={"description": "Steps to run; leave one out for an ablation."},
     )
-    chunk_size: int = 400
-    chunk_overlap: int = 40
-    chunk_unit: Literal["tokens", "words"] = "tokens"
+    chunk_size: int = field(default=400, metadata={"description": "Chunk length in chunk_unit."})
+    chunk_overlap: int = field(
+        default=40, metadata={"description": "Length two neighbouring chunks share."}
+    )
+    chunk_unit: Literal["tokens", "words"] = field(
+        default="tokens",
+        metadata={"description": "tokens (the embedded model's tokenizer) or words."},
+    )
     concurrency: int = field(default=4, metadata={"description": "GENERATOR calls at once."})
-    temperature: float = 1.1
-    top_p: float = 0.95
-    max_tokens: int = 1024
+    temperature: float = field(
+        default=1.1, metadata={"description": "GENERATOR sampling temperature (the paper's)."}
+    )
+    top_p: float = field(default=0.95, metadata={"description": "GENERATOR nucleus sampling."})
+    max_tokens: int = field(default=1024, metadata={"description": "Most tokens per reply."})
     retries: int = field(default=2, metadata={"description": "Retries of unparsable output."})
     sentence_pairs: bool = field(
         default=False,

@@ -46,7 +46,10 @@ class LibrarySettings:
     merge_rank: int = field(
         default=MERGE_RANK, metadata={"description": "Adapter rank of a LoRA merge output."}
     )
-    training: TrainConfig = field(default_factory=TrainConfig)
+    training: TrainConfig = field(
+        default_factory=TrainConfig,
+        metadata={"description": "How each shard (and the consolidation) trains."},
+    )
     consolidation_epochs: int | None = field(
         default=None,
         metadata={

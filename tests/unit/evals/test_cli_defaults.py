@@ -189,3 +189,16 @@ def test_train_passes_on_only_the_settings_the_user_gave(
     result = CliRunner().invoke(evals.cli.app, [*arguments, "--lr-schedule", "linear"])
     assert isinstance(result.exception, Stop), result.output
     assert seen == [TrainConfig(learning_rate=0.001, lr_schedule="linear")]
+
+
+@pytest.mark.parametrize(
+    "owner",
+    [SynthesisContext, ProtocolContext, TrainConfig, LibrarySettings, EvalSettings, DemoSettings],
+)
+def test_every_settings_field_is_described_in_its_metadata(owner: Any) -> None:
+    """The description is the option's help, the API page's words and Studio's field text."""
+    from evals.systems.memo import MemoSettings
+
+    for settings in (owner, MemoSettings):
+        bare = [f.name for f in dataclasses.fields(settings) if not f.metadata.get("description")]
+        assert bare == [], settings.__name__
