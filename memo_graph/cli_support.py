@@ -80,7 +80,10 @@ def errors_as_one_line() -> Iterator[None]:
         answered = status_failure(exc)
         if answered is not None:
             fail(RuntimeError(f"a remote model {answered}"))
-        unwritable = write_failure(exc)
+        unwritable = write_failure(exc, disk_only=True)
+        if unwritable is None and isinstance(exc, OSError) and exc.filename:
+            fail(RuntimeError(f"{exc.filename}: {exc.strerror or exc}. Check the path and its "
+                              "permissions."))  # fmt: skip
         if unwritable is None:
             raise
         fail(

@@ -42,6 +42,7 @@ _WRITE_FAILURES = {
     errno.EACCES: "permission is denied",
     errno.EPERM: "permission is denied",
 }
+_FORBIDDEN = frozenset({_WRITE_FAILURES[errno.EACCES], "it cannot be opened for writing"})
 _FAILURE_WORDS = {  # for clients that report the system's words, not an errno
     "no space left on device": _WRITE_FAILURES[errno.ENOSPC],
     "database or disk is full": _WRITE_FAILURES[errno.ENOSPC],
@@ -52,28 +53,36 @@ _FAILURE_WORDS = {  # for clients that report the system's words, not an errno
 }
 
 
-def write_failure(exc: BaseException) -> str | None:
+def write_failure(exc: BaseException, disk_only: bool = False) -> str | None:
     """Why writing failed, in words, when ``exc`` (or what caused it) is a full, read-only or
-    forbidden disk: an ``OSError``, safetensors' ``SafetensorError``, sqlite's
-    ``OperationalError``. None for any other error."""
+    (unless ``disk_only``: a read can be forbidden too) forbidden disk: an ``OSError``,
+    safetensors' ``SafetensorError``, sqlite's ``OperationalError``. None for any other
+    error."""
     current: BaseException | None = exc
     while current is not None:
-        if isinstance(current, OSError) and current.errno in _WRITE_FAILURES:
-            return _WRITE_FAILURES[current.errno]
-        said = str(current).lower()
-        for words, reason in _FAILURE_WORDS.items():
-            if words in said:
-                return reason
+        reason = _failure_of(current)
+        if reason is not None and not (disk_only and reason in _FORBIDDEN):
+            return reason
         current = current.__cause__ or current.__context__
     return None
 
 
+def _failure_of(error: BaseException) -> str | None:
+    if isinstance(error, OSError) and error.errno in _WRITE_FAILURES:
+        return _WRITE_FAILURES[error.errno]
+    said = str(error).lower()
+    return next((reason for words, reason in _FAILURE_WORDS.items() if words in said), None)
+
+
 def _disk_state(path: Path) -> str | None:
     """What the disk holding ``path`` (or its nearest existing parent) says of itself."""
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    existing = next((p for p in (path, *path.parents) if os.path.exists(p)), None)
     if existing is None:
         return None
-    disk = os.statvfs(existing)
+    try:
+        disk = os.statvfs(existing)
+    except OSError:
+        return None
     if disk.f_flag & os.ST_RDONLY:
         return _WRITE_FAILURES[errno.EROFS]
     if disk.f_bavail == 0:

@@ -5,6 +5,7 @@ weight matrix at a time so peak memory stays near one model plus one layer's del
 from __future__ import annotations
 
 import json
+import os
 import resource
 import time
 from collections.abc import Iterator
@@ -143,8 +144,12 @@ def _check_apart_from_inputs(out: Path, paths: list[str | Path]) -> None:
     one."""
     for given in paths:
         source = Path(given).expanduser().resolve()
-        if out == source or source in out.parents or out in source.parents:
-            relation = "is" if out == source else "is inside" if source in out.parents else "holds"
+        # samefile: one folder under two spellings on a case-insensitive disk ("Mem", "mem")
+        same = out.exists() and source.exists() and os.path.samefile(out, source)
+        if same or out == source or source in out.parents or out in source.parents:
+            relation = (
+                "is" if same or out == source else "is inside" if source in out.parents else "holds"
+            )
             raise ArtifactError(
                 f"the output {out} {relation} the input {source}; merging there would replace "
                 "what it reads. Nothing was changed: give a new --out."

@@ -211,6 +211,9 @@ def _differences(
     return found
 
 
+_WRITES = "the memory and its training checkpoints"
+"""What a training run writes, for the error a full or read-only disk gives."""
+
 _SCHEDULES = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
 """transformers' name of each ``TrainConfig.lr_schedule``: all warm up linearly first."""
 
@@ -274,8 +277,7 @@ def train_memory(
                 "choose another --out."
             )
         return TrainResult(finished, already_done=True)
-    with writing_to(out, "the memory and its training checkpoints"):
-        return _train(out, qa, base_spec, weights, config, progress)
+    return _train(out, qa, base_spec, weights, config, progress)
 
 
 def _train(
@@ -300,7 +302,8 @@ def _train(
     accelerator = _accelerator(precision)
     run = _Run(out, {"dataset": qa.fingerprint, "base": base_spec, "config": config.to_dict()})
     if accelerator.is_main_process:
-        run.claim()
+        with writing_to(out, _WRITES):
+            run.claim()
     accelerator.wait_for_everyone()
     torch.manual_seed(config.seed)
     model = _load_model(weights, config, accelerator.device, examples)
@@ -333,26 +336,28 @@ def _train(
     pad_id = (
         tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     )
-    metrics = _optimise(
-        wrapped,
-        model,
-        optimizer,
-        scheduler,
-        examples,
-        plan,
-        config,
-        run,
-        accelerator,
-        pad_id=int(pad_id),
-        step=step,
-        start=start,
-        total_steps=total_steps,
-        progress=progress,
-    )
+    with writing_to(out, _WRITES):  # checkpoints and metrics as it goes
+        metrics = _optimise(
+            wrapped,
+            model,
+            optimizer,
+            scheduler,
+            examples,
+            plan,
+            config,
+            run,
+            accelerator,
+            pad_id=int(pad_id),
+            step=step,
+            start=start,
+            total_steps=total_steps,
+            progress=progress,
+        )
     metrics["precision"] = precision
 
     if accelerator.is_main_process:
-        _write(out, model, tokenizer, config, qa, base_spec, weights, metrics, report)
+        with writing_to(out, _WRITES):
+            _write(out, model, tokenizer, config, qa, base_spec, weights, metrics, report)
         shutil.rmtree(run.root, ignore_errors=True)
     accelerator.wait_for_everyone()
     artifact = load_artifact(out)

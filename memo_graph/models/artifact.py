@@ -39,6 +39,8 @@ _WRITTEN_BEFORE_FILE_LISTS = (
     "merges.txt",
 )
 """What artifacts written before manifests listed their files can hold."""
+_EDITABLE = frozenset({"README.md"})
+"""Listed files a user may edit (the model card): present, whatever their size."""
 
 
 class ArtifactError(MemoError):
@@ -127,7 +129,8 @@ def artifact_problem(path: Path) -> str | None:
         return f"{path / MANIFEST} lists its files in a form memo-graph does not know"
     for name, size in needed.items():
         entry = path / str(name)
-        if not entry.is_file() or (size is not None and entry.stat().st_size != size):
+        checked = size is not None and name not in _EDITABLE
+        if not entry.is_file() or (checked and entry.stat().st_size != size):
             return f"{path} lacks {name} as its manifest lists it: the artifact is incomplete"
     return None
 
@@ -177,17 +180,22 @@ def claimed_artifact(path: Path) -> Artifact | None:
     """The memory artifact at ``path`` when its manifest claims to be one of ours, None when it
     has none (a plain model or adapter directory); an artifact that cannot be read is refused,
     never loaded as if it were a plain directory."""
-    manifest, _ = _read_manifest(path)
-    if manifest is None or not str(manifest.get("format", "")).startswith("memo-artifact/"):
+    if not (path / MANIFEST).is_file():
         return None
-    return load_artifact(path)
+    manifest, _ = _read_manifest(path)
+    if manifest is not None and not str(manifest.get("format", "")).startswith("memo-artifact/"):
+        return None  # a file of that name that is no manifest of ours (a user's notes)
+    return load_artifact(path)  # ours, or unreadable: refused with its reason
 
 
 def check_base_weights(artifact: Artifact, base_dir: Path) -> None:
     """Refuse base weights other than those the artifact was trained on (its manifest's
-    checksum), whatever path its manifest names."""
+    checksum) where its manifest names the base by a path, which can point anywhere. A base
+    named by what it is (``local``, a packaged model, a Hub id) is a conversion or a snapshot
+    that another transformers version may write byte for byte otherwise: it is not checked
+    here (``memo merge`` checks every base, since it adds deltas to the bytes)."""
     expected = artifact.manifest["base"].get("sha256")
-    if not expected:
+    if not expected or not artifact.base_spec.startswith("local:/"):
         return
     if weights_checksum(base_dir) != expected:
         raise ArtifactError(

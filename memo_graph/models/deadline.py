@@ -61,8 +61,8 @@ class RemoteDeadline:
             f"the remote model ({self.spec}) did not finish within {self.seconds:g} s "
             f"({self.timeout_s:g} s per request x {attempts} attempt{'s' * (attempts > 1)}, "
             f"plus {self.backoff_s:g} s between retries and {self.grace_s:g} s of grace): it "
-            "answers too slowly or not at all. Check that the server runs and answers, or raise "
-            "--timeout / --retries."
+            "answers too slowly or not at all (a rate limit's waits count too). Check that the "
+            "server runs and answers, or raise --timeout / --retries."
         )
 
 
@@ -186,8 +186,9 @@ def _stream_by(
     abandoned = threading.Event()  # the caller stopped reading: stop at the next chunk
 
     def produce() -> None:
-        stream = open_stream()
+        stream: Iterator[ChatGenerationChunk] | None = None
         try:
+            stream = open_stream()
             for chunk in stream:
                 if abandoned.is_set():
                     break

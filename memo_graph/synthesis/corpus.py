@@ -201,9 +201,9 @@ def _made_by_us(folder: Path) -> bool:
 
 
 def _walk(root: Path, skips: _Skips) -> list[Path]:
-    """Every file under ``root`` but hidden ones and those in folders below it that memo-graph
-    wrote; a directory that cannot be listed is reported, where ``Path.rglob`` would pass over
-    it without a word."""
+    """Every file under ``root`` but hidden ones, those in hidden folders and those in folders
+    below it that memo-graph wrote; a directory that cannot be listed is reported, where
+    ``Path.rglob`` would pass over it without a word."""
 
     def unreadable(exc: OSError) -> None:
         skips.add("unreadable directory", str(exc.filename), exc.strerror or type(exc).__name__)
@@ -211,7 +211,9 @@ def _walk(root: Path, skips: _Skips) -> list[Path]:
     found: list[Path] = []
     for folder, subfolders, names in os.walk(root, onerror=unreadable):
         for name in list(subfolders):
-            if _made_by_us(Path(folder, name)):
+            if name.startswith("."):  # hidden, as hidden files are: .git, a run's .NAME.work
+                subfolders.remove(name)
+            elif _made_by_us(Path(folder, name)):
                 skips.add(OUR_OUTPUT, str(Path(folder, name)))
                 subfolders.remove(name)
         for name in names:

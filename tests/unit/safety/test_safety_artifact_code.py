@@ -107,3 +107,17 @@ def test_a_memory_whose_manifest_points_at_other_base_weights_is_refused(
     result = run("ask", "Who founded Orlenby?", "--memory", str(memory), "--executive", "local")
     assert result.exit_code == 2, result.output
     assert "not the ones the memory" in one_line(result)
+
+
+def test_a_memory_whose_manifest_cannot_be_read_is_refused_not_loaded_as_an_adapter(
+    tmp_path: Path, tiny_llama_dir: Path
+) -> None:
+    pairs = tmp_path / "qa.jsonl"
+    pairs.write_text("".join(json.dumps(row) + "\n" for row in PAIRS))
+    memory = tmp_path / "memory"
+    config = TrainConfig(epochs=1, batch_size=4, max_length=64)
+    train_memory(pairs, memory, base=f"local:{tiny_llama_dir}", config=config, progress=False)
+    for broken in ("{", "[]"):
+        (memory / "memo.json").write_text(broken)
+        with pytest.raises(ArtifactError, match="memo.json"):
+            resolve_weights(memory)

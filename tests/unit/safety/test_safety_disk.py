@@ -92,3 +92,17 @@ def test_an_output_made_read_only_between_runs_is_one_named_error(tmp_path: Path
         subprocess.run(["umount", "-l", str(disk)], check=False)
     assert str(out) in str(raised.value)
     assert "run the same command again" in str(raised.value)
+
+
+def test_a_file_that_cannot_be_read_is_one_line_naming_it_not_a_write_failure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import typer
+
+    from memo_graph.cli_support import errors_as_one_line
+
+    with pytest.raises(typer.Exit) as ended, errors_as_one_line():
+        raise PermissionError(13, "Permission denied", "/data/pairs.jsonl")
+    said = " ".join(capsys.readouterr().out.split())
+    assert ended.value.exit_code == 2
+    assert "/data/pairs.jsonl: Permission denied" in said and "cannot write" not in said

@@ -258,6 +258,14 @@ def test_a_manifest_lists_the_files_it_was_written_with(memory: Path) -> None:
     assert files["adapter_model.safetensors"] == weights.stat().st_size
 
 
+def test_an_edited_model_card_leaves_the_artifact_whole(memory: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(memory, copy)
+    (copy / "README.md").write_text((copy / "README.md").read_text() + "\nMy notes.\n")
+    assert is_complete(copy)
+    assert load_artifact(copy).kind == "lora"
+
+
 def test_an_artifact_missing_a_listed_file_is_incomplete(memory: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(memory, copy)
@@ -332,6 +340,16 @@ def test_synthesize_run_again_does_not_read_its_own_output_inside_the_corpus(
     loaded = load_corpus(corpus)
     assert [d.title for d in loaded.documents] == ["curie"]
     assert loaded.skipped[OUR_OUTPUT] == 1
+
+
+def test_hidden_folders_in_a_corpus_are_not_read(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / ".memory.work").mkdir(parents=True)
+    (corpus / ".memory.work" / "notes.md").write_text("A run's working notes, not a document.")
+    (corpus / ".git").mkdir()
+    (corpus / ".git" / "description.txt").write_text("Unnamed repository; edit this file.")
+    (corpus / "doc.txt").write_text("Ilo Denhart was born in Vessaro.")
+    assert [d.title for d in load_corpus(corpus).documents] == ["doc"]
 
 
 def test_a_memory_artifact_inside_a_corpus_is_not_read_as_documents(
