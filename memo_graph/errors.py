@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what caused it, each once: its ``__cause__``, else its ``__context__``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
 
 class MemoError(Exception):
     """Base class of every error memo-graph raises on purpose."""

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from memo_graph.errors import MemoError
+from memo_graph.errors import MemoError, causes
 
 OWNER_FILE = ".memo-graph.json"
 """Marks a directory that a memo-graph command made for its output, with the command's kind."""
@@ -58,12 +58,10 @@ def write_failure(exc: BaseException, disk_only: bool = False) -> str | None:
     (unless ``disk_only``: a read can be forbidden too) forbidden disk: an ``OSError``,
     safetensors' ``SafetensorError``, sqlite's ``OperationalError``. None for any other
     error."""
-    current: BaseException | None = exc
-    while current is not None:
-        reason = _failure_of(current)
+    for error in causes(exc):
+        reason = _failure_of(error)
         if reason is not None and not (disk_only and reason in _FORBIDDEN):
             return reason
-        current = current.__cause__ or current.__context__
     return None
 
 

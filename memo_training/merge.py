@@ -20,6 +20,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from memo_graph.files import writing_to
+from memo_graph.models.artifact import check_base_weights
 from memo_graph.models.loading import load_tokenizer
 from memo_graph.models.weights import local_source, resolve_weights
 from memo_training.artifact import (
@@ -27,7 +28,6 @@ from memo_training.artifact import (
     ArtifactError,
     check_destination,
     load_artifact,
-    weights_checksum,
     write_artifact,
 )
 from memo_training.config import (
@@ -208,11 +208,7 @@ def merge_memories(
     factor = torch.tensor(weight_list, dtype=torch.float32)
 
     base_weights = resolve_weights(local_source(artifacts[0].base_spec))
-    if weights_checksum(base_weights.base_dir) != artifacts[0].base_checksum:
-        raise ArtifactError(
-            f"the base weights at {base_weights.base_dir} are not the ones these memories were "
-            "trained on (checksum differs); restore that base before merging."
-        )
+    check_base_weights(artifacts[0], base_weights.base_dir, any_base=True)
     torch.manual_seed(seed)
     started = time.perf_counter()
     merged: dict[str, torch.Tensor] = {}

@@ -262,11 +262,12 @@ def train_memory(
     config = config or TrainConfig()
     config.validate()
     out = Path(out).expanduser().resolve()
-    if retrain or not is_complete(out):
+    finished_here = not retrain and is_complete(out)  # compared below, never written over
+    if not finished_here:
         check_destination(out)
     qa = load_qa_dataset(dataset)
     base_spec, weights = normalise_base_spec(base)
-    if is_complete(out) and not retrain:
+    if finished_here:
         finished = load_artifact(out)
         differences = _differences(finished.manifest, qa.fingerprint, base_spec, config)
         if differences:

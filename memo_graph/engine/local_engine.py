@@ -87,8 +87,6 @@ class LocalEngine:
         try:
             self.tokenizer = load_tokenizer(weights.base_dir)
             model: Any = load_causal_lm(weights.base_dir, dtype=dtype)
-        except ModelLoadError:
-            raise
         except (OSError, ValueError) as exc:
             raise ModelLoadError(
                 f"cannot load the model in {weights.base_dir}: {exc}. Check that the directory "

@@ -19,6 +19,7 @@ from memo_graph.models.digest import file_digest
 
 MANIFEST = "memo.json"
 FORMAT = "memo-artifact/1"
+_FORMAT_FAMILY = "memo-artifact/"
 CATALOG_FILE = "sources.json"
 """The titles a memory holds, which a library adds to an artifact after it is written."""
 KINDS = ("lora", "full")
@@ -102,14 +103,34 @@ def _read_manifest(path: Path) -> tuple[dict[str, Any] | None, str]:
     return manifest, ""
 
 
-def artifact_problem(path: Path) -> str | None:
-    """Why ``path`` is not a complete memory artifact that memo-graph wrote, or None if it is."""
+def _claims_our_format(manifest: dict[str, Any]) -> bool:
+    return str(manifest.get("format", "")).startswith(_FORMAT_FAMILY)
+
+
+def names_our_format(path: Path) -> bool:
+    """``path`` holds a manifest that says it is a memory artifact, whole or not."""
+    manifest, _ = _read_manifest(path)
+    return manifest is not None and _claims_our_format(manifest)
+
+
+def _checked(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(the manifest, why ``path`` is not a complete memory artifact memo-graph wrote: None
+    when it is)."""
     manifest, problem = _read_manifest(path)
     if manifest is None:
-        return problem
+        return None, problem
+    return manifest, _manifest_problem(path, manifest)
+
+
+def artifact_problem(path: Path) -> str | None:
+    """Why ``path`` is not a complete memory artifact that memo-graph wrote, or None if it is."""
+    return _checked(path)[1]
+
+
+def _manifest_problem(path: Path, manifest: dict[str, Any]) -> str | None:
     found = manifest.get("format")
     if found != FORMAT:
-        if isinstance(found, str) and found.startswith("memo-artifact/"):
+        if _claims_our_format(manifest):
             return (
                 f"{path / MANIFEST} has format {found!r}, which this memo-graph cannot read "
                 f"(it reads {FORMAT}); upgrade memo-graph to load it"
@@ -168,11 +189,9 @@ def is_replaceable_artifact(path: Path) -> bool:
 
 def load_artifact(path: str | Path) -> Artifact:
     path = Path(path)
-    problem = artifact_problem(path)
-    if problem is not None:
-        raise ArtifactError(problem + ".")
-    manifest, _ = _read_manifest(path)
-    assert manifest is not None
+    manifest, problem = _checked(path)
+    if manifest is None or problem is not None:
+        raise ArtifactError(f"{problem}.")
     return Artifact(path, manifest)
 
 
@@ -183,23 +202,23 @@ def claimed_artifact(path: Path) -> Artifact | None:
     if not (path / MANIFEST).is_file():
         return None
     manifest, _ = _read_manifest(path)
-    if manifest is not None and not str(manifest.get("format", "")).startswith("memo-artifact/"):
+    if manifest is not None and not _claims_our_format(manifest):
         return None  # a file of that name that is no manifest of ours (a user's notes)
     return load_artifact(path)  # ours, or unreadable: refused with its reason
 
 
-def check_base_weights(artifact: Artifact, base_dir: Path) -> None:
+def check_base_weights(artifact: Artifact, base_dir: Path, *, any_base: bool = False) -> None:
     """Refuse base weights other than those the artifact was trained on (its manifest's
-    checksum) where its manifest names the base by a path, which can point anywhere. A base
+    checksum) where its manifest names the base by a path, which can point anywhere; with
+    ``any_base`` (merging, which adds deltas to the very bytes), whatever names it. A base
     named by what it is (``local``, a packaged model, a Hub id) is a conversion or a snapshot
-    that another transformers version may write byte for byte otherwise: it is not checked
-    here (``memo merge`` checks every base, since it adds deltas to the bytes)."""
+    that another transformers version may write byte for byte otherwise."""
     expected = artifact.manifest["base"].get("sha256")
-    if not expected or not artifact.base_spec.startswith("local:/"):
+    if not expected or not (any_base or artifact.base_spec.startswith("local:/")):
         return
     if weights_checksum(base_dir) != expected:
         raise ArtifactError(
             f"the base weights at {base_dir} are not the ones the memory at {artifact.path} was "
             f"trained on (its manifest gives sha256 {str(expected)[:16]}…, the weights differ). "
-            "Nothing was loaded: restore that base model, or retrain the memory on this one."
+            "Nothing was done: restore that base model, or retrain the memory on this one."
         )

@@ -156,37 +156,22 @@ async def _awaited_by(end: float, deadline: RemoteDeadline, step: Awaitable[T]) 
 
 
 def _call_by(deadline: RemoteDeadline, call: Callable[[], T]) -> T:
-    outcome: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
-    context = contextvars.copy_context()  # callbacks and tracing see the caller's context
-
-    def work() -> None:
-        try:
-            outcome.put((True, context.run(call)))
-        except BaseException as error:  # handed over to the caller, who raises it
-            outcome.put((False, error))
-
-    threading.Thread(target=work, name="remote-model-call", daemon=True).start()
-    try:
-        succeeded, value = outcome.get(timeout=deadline.seconds)
-    except queue.Empty:
-        raise deadline.passed() from None
-    if not succeeded:
-        raise value
-    return value  # type: ignore[no-any-return]
+    """``call()`` in a thread of its own, waited for until the deadline: a stream of its one
+    result."""
+    (value,) = _stream_by(deadline, lambda: iter((call(),)))
+    return value
 
 
 _END = object()
 
 
-def _stream_by(
-    deadline: RemoteDeadline, open_stream: Callable[[], Iterator[ChatGenerationChunk]]
-) -> Iterator[ChatGenerationChunk]:
+def _stream_by(deadline: RemoteDeadline, open_stream: Callable[[], Iterator[T]]) -> Iterator[T]:
     end = time.monotonic() + deadline.seconds
     chunks: queue.Queue[tuple[bool, Any]] = queue.Queue()
     abandoned = threading.Event()  # the caller stopped reading: stop at the next chunk
 
     def produce() -> None:
-        stream: Iterator[ChatGenerationChunk] | None = None
+        stream: Iterator[T] | None = None
         try:
             stream = open_stream()
             for chunk in stream:

@@ -5,9 +5,8 @@ google's clients, or the standard library; and saying each in one line with what
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-from memo_graph.errors import MemoError
+from memo_graph.errors import MemoError, causes
 
 _TIMEOUTS = {
     "APITimeoutError",
@@ -46,19 +45,10 @@ class RemoteModelError(MemoError):
     error or with something unreadable, retries included."""
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def transport_failure(exc: BaseException) -> str | None:
     """ "did not answer in time" or "could not be reached" when ``exc`` (or what caused it) is a
     transport failure; None for any other error."""
-    names = {cls.__name__ for error in _chain(exc) for cls in type(error).__mro__}
+    names = {cls.__name__ for error in causes(exc) for cls in type(error).__mro__}
     if names & _TIMEOUTS:
         return "did not answer in time"
     if names & _UNREACHABLE:
@@ -100,7 +90,7 @@ def _body(error: BaseException) -> str:
 def status_failure(exc: BaseException) -> str | None:
     """ "answered HTTP 500: <short body>. <what to do>" when ``exc`` (or what caused it) is an
     HTTP error status from the server; None for any other error."""
-    for error in _chain(exc):
+    for error in causes(exc):
         status = _http_status(error)
         if status is not None and status >= 400:
             advice = _ADVICE_BY_STATUS.get(status, _ADVICE_SERVER_FAILED)
@@ -112,7 +102,7 @@ def unreadable_reply(exc: BaseException) -> str | None:
     """ "answered something that is not JSON: ..." when ``exc`` (or what caused it) is the
     JSON decoder's error. Clients let it out bare, so it tells a remote reply only where
     ``exc`` came from a call of a remote model; elsewhere it may be a file of ours."""
-    for error in _chain(exc):
+    for error in causes(exc):
         if isinstance(error, json.JSONDecodeError):
             shown = repr(_short(error.doc)) if error.doc.strip() else "an empty body"
             return (

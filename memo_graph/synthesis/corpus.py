@@ -18,7 +18,7 @@ from typing import Any
 
 from memo_graph.errors import MemoError
 from memo_graph.files import OWNER_FILE
-from memo_graph.models.artifact import MANIFEST
+from memo_graph.models.artifact import names_our_format
 
 TEXT_SUFFIXES = (".txt", ".md")
 RECORD_SUFFIXES = (".json", ".jsonl")
@@ -189,15 +189,7 @@ def _from_dataset(path: Path, skips: _Skips) -> Iterator[Located]:
 def _made_by_us(folder: Path) -> bool:
     """A folder that a memo-graph command wrote (an output, a library, a memory artifact): its
     files are our own products, never documents."""
-    if (folder / OWNER_FILE).is_file():
-        return True
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and str(manifest.get("format", "")).startswith(
-        "memo-artifact/"
-    )
+    return (folder / OWNER_FILE).is_file() or names_our_format(folder)
 
 
 def _walk(root: Path, skips: _Skips) -> list[Path]:

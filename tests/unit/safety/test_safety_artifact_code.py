@@ -80,14 +80,20 @@ def test_chat_with_a_model_that_ships_code_is_one_line_even_when_the_user_says_y
     assert not (planted_model / "RAN").exists()
 
 
-def test_a_memory_whose_manifest_points_at_other_base_weights_is_refused(
-    tmp_path: Path, tiny_llama_dir: Path
-) -> None:
+@pytest.fixture
+def memory(tmp_path: Path, tiny_llama_dir: Path) -> Path:
+    """A LoRA memory trained on the tiny llama, its base named by a path."""
     pairs = tmp_path / "qa.jsonl"
     pairs.write_text("".join(json.dumps(row) + "\n" for row in PAIRS))
     memory = tmp_path / "memory"
     config = TrainConfig(epochs=1, batch_size=4, max_length=64)
     train_memory(pairs, memory, base=f"local:{tiny_llama_dir}", config=config, progress=False)
+    return memory
+
+
+def test_a_memory_whose_manifest_points_at_other_base_weights_is_refused(
+    memory: Path, tmp_path: Path, tiny_llama_dir: Path
+) -> None:
     assert resolve_weights(memory).adapter_dir == memory.resolve()
 
     elsewhere = tmp_path / "elsewhere"
@@ -110,13 +116,8 @@ def test_a_memory_whose_manifest_points_at_other_base_weights_is_refused(
 
 
 def test_a_memory_whose_manifest_cannot_be_read_is_refused_not_loaded_as_an_adapter(
-    tmp_path: Path, tiny_llama_dir: Path
+    memory: Path,
 ) -> None:
-    pairs = tmp_path / "qa.jsonl"
-    pairs.write_text("".join(json.dumps(row) + "\n" for row in PAIRS))
-    memory = tmp_path / "memory"
-    config = TrainConfig(epochs=1, batch_size=4, max_length=64)
-    train_memory(pairs, memory, base=f"local:{tiny_llama_dir}", config=config, progress=False)
     for broken in ("{", "[]"):
         (memory / "memo.json").write_text(broken)
         with pytest.raises(ArtifactError, match="memo.json"):
